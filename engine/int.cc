@@ -1,0 +1,181 @@
+#include "engine/int.h"
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+
+namespace liql {
+namespace {
+
+template <typename T, size_t N>
+std::array<T, N> make_powers() {
+  std::array<T, N> powers;
+  T value = 1;
+  for (size_t i = 0; i < N; ++i) {
+    powers[i] = value;
+    if (i + 1 < N) value *= 10;
+  }
+  return powers;
+}
+
+const std::array<Int, 77>& int_powers() {
+  static const auto powers = make_powers<Int, 77>();
+  return powers;
+}
+
+const std::array<Wide, 154>& wide_powers() {
+  static const auto powers = make_powers<Wide, 154>();
+  return powers;
+}
+
+// Boost divides toward zero; with a positive divisor the remainder has the
+// sign of the dividend, which says which way to step.
+template <typename T>
+T floor_div(const T& dividend, const T& divisor) {
+  T quotient, remainder;
+  boost::multiprecision::divide_qr(dividend, divisor, quotient, remainder);
+  if (remainder.sign() < 0) quotient -= 1;
+  return quotient;
+}
+
+template <typename T>
+T ceil_div(const T& dividend, const T& divisor) {
+  T quotient, remainder;
+  boost::multiprecision::divide_qr(dividend, divisor, quotient, remainder);
+  if (remainder.sign() > 0) quotient += 1;
+  return quotient;
+}
+
+const Int& twos_max() {
+  static const Int value = (Int(1) << 255) - 1;
+  return value;
+}
+
+}  // namespace
+
+const Int& pow10(unsigned exponent) { return int_powers().at(exponent); }
+const Wide& pow10_wide(unsigned exponent) { return wide_powers().at(exponent); }
+const Int& wad() { return pow10(18); }
+
+Int fdiv(const Int& dividend, const Int& divisor) { return floor_div(dividend, divisor); }
+Int cdiv(const Int& dividend, const Int& divisor) { return ceil_div(dividend, divisor); }
+Wide fdiv(const Wide& dividend, const Wide& divisor) { return floor_div(dividend, divisor); }
+Wide cdiv(const Wide& dividend, const Wide& divisor) { return ceil_div(dividend, divisor); }
+
+Int narrow(const Wide& value) { return Int(value); }
+
+Int muldiv_floor(const Int& a, const Int& b, const Int& c) {
+  return narrow(floor_div(Wide(a) * Wide(b), Wide(c)));
+}
+
+Int muldiv_ceil(const Int& a, const Int& b, const Int& c) {
+  return narrow(ceil_div(Wide(a) * Wide(b), Wide(c)));
+}
+
+Int abs(const Int& value) { return value.sign() < 0 ? Int(-value) : value; }
+
+bool fits_twos_complement_256(const Int& value) {
+  // Magnitudes up to 2^255 − 1 on both sides, plus −2^255 itself.
+  if (value.sign() >= 0) return value <= twos_max();
+  return -value <= twos_max() + 1;
+}
+
+const Int& stored(const Int& value) {
+  if (!fits_twos_complement_256(value)) throw std::overflow_error("value outside the 256-bit two's complement range");
+  return value;
+}
+
+void encode_be32(const Int& value, uint8_t out[32]) {
+  // Boost keeps sign and magnitude; read the magnitude's 64-bit limbs
+  // (little-endian order) and negate in two's complement where needed.
+  static_assert(sizeof(boost::multiprecision::limb_type) == 8, "64-bit limbs expected");
+  const auto& backend = value.backend();
+  uint64_t limbs[4] = {0, 0, 0, 0};
+  for (unsigned i = 0; i < backend.size() && i < 4; ++i) limbs[i] = backend.limbs()[i];
+  if (backend.sign()) {
+    uint64_t carry = 1;
+    for (uint64_t& limb : limbs) {
+      limb = ~limb + carry;
+      carry = (carry == 1 && limb == 0) ? 1 : 0;
+    }
+  }
+  for (int i = 0; i < 4; ++i) {
+    const uint64_t limb = limbs[3 - i];
+    for (int j = 0; j < 8; ++j) out[i * 8 + j] = static_cast<uint8_t>(limb >> (56 - 8 * j));
+  }
+}
+
+Int decode_be32(const uint8_t in[32]) {
+  const bool negative = (in[0] & 0x80) != 0;
+  uint8_t magnitude[32];
+  std::copy(in, in + 32, magnitude);
+  if (negative) {
+    // |v| = ~image + 1
+    unsigned carry = 1;
+    for (int i = 31; i >= 0; --i) {
+      unsigned next = static_cast<uint8_t>(~magnitude[i]) + carry;
+      magnitude[i] = static_cast<uint8_t>(next);
+      carry = next >> 8;
+    }
+  }
+  Int value;
+  boost::multiprecision::import_bits(value, magnitude, magnitude + 32, 8, true);
+  return negative ? Int(-value) : value;
+}
+
+std::optional<Int> parse_units(std::string_view text, unsigned decimals) {
+  bool negative = false;
+  size_t position = 0;
+  if (!text.empty() && text[0] == '-') {
+    negative = true;
+    position = 1;
+  }
+  uint64_t small = 0;
+  unsigned small_digits = 0;
+  Int value = 0;
+  bool wide = false;
+  unsigned scale = 0;
+  bool seen_point = false;
+  bool seen_digit = false;
+  for (; position < text.size(); ++position) {
+    const char c = text[position];
+    if (c == '.') {
+      if (seen_point || !seen_digit) return std::nullopt;
+      seen_point = true;
+      continue;
+    }
+    if (c < '0' || c > '9') return std::nullopt;
+    seen_digit = true;
+    if (seen_point) ++scale;
+    if (!wide && small_digits < 19) {
+      small = small * 10 + static_cast<uint64_t>(c - '0');
+      ++small_digits;
+      continue;
+    }
+    if (!wide) {
+      value = small;
+      wide = true;
+    }
+    value = value * 10 + (c - '0');
+  }
+  if (!seen_digit || (seen_point && text.back() == '.')) return std::nullopt;
+  if (scale > decimals || decimals > 76) return std::nullopt;
+  if (!wide) value = small;
+  value *= pow10(decimals - scale);
+  if (negative) value = -value;
+  return value;
+}
+
+std::string format_units(const Int& units, unsigned decimals) {
+  std::string digits = abs(units).str();
+  if (digits.size() <= decimals) digits.insert(0, decimals + 1 - digits.size(), '0');
+  std::string integer = digits.substr(0, digits.size() - decimals);
+  std::string fraction = digits.substr(digits.size() - decimals);
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  std::string out = units.sign() < 0 ? "-" : "";
+  out += integer;
+  if (!fraction.empty()) out += "." + fraction;
+  return out;
+}
+
+}  // namespace liql

@@ -1,0 +1,65 @@
+#pragma once
+// Fixed-point integers (SPEC §1). No floating point anywhere in a decision.
+//
+// Int is Boost's checked_int256_t: every operation that would leave the
+// 256-bit range throws std::overflow_error, which the state machine turns into
+// ARITHMETIC_OVERFLOW. Products that may exceed 256 bits before a division are
+// formed in Wide (checked 512-bit) and narrowed back, again checked.
+
+#include <boost/multiprecision/cpp_int.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace liql {
+
+using Int = boost::multiprecision::checked_int256_t;
+using Wide = boost::multiprecision::checked_int512_t;
+
+inline constexpr uint64_t kWad = 1'000'000'000'000'000'000ULL;  // 10^18
+
+// 10^exponent; REQUIRES exponent ≤ 76 for Int, ≤ 153 for Wide.
+const Int& pow10(unsigned exponent);
+const Wide& pow10_wide(unsigned exponent);
+const Int& wad();
+
+// Division with the rounding stated at the call site. REQUIRES divisor > 0.
+Int fdiv(const Int& dividend, const Int& divisor);  // ⌊a/b⌋, toward −∞
+Int cdiv(const Int& dividend, const Int& divisor);  // ⌈a/b⌉, toward +∞
+Wide fdiv(const Wide& dividend, const Wide& divisor);
+Wide cdiv(const Wide& dividend, const Wide& divisor);
+
+// ⌊a·b/c⌋ and ⌈a·b/c⌉ with the product formed exactly in 512 bits. REQUIRES c > 0.
+Int muldiv_floor(const Int& a, const Int& b, const Int& c);
+Int muldiv_ceil(const Int& a, const Int& b, const Int& c);
+
+// Checked narrowing of a 512-bit result back to Int.
+Int narrow(const Wide& value);
+
+Int abs(const Int& value);
+
+// The state only holds values that fit 32-byte two's complement (the canonical
+// encoding of SPEC §7): [−2^255, 2^255 − 1]. `stored` throws std::overflow_error
+// for anything outside, so such an event is rejected like any other overflow.
+bool fits_twos_complement_256(const Int& value);
+const Int& stored(const Int& value);
+
+// 32-byte big-endian two's complement. REQUIRES fits_twos_complement_256(value).
+void encode_be32(const Int& value, uint8_t out[32]);
+Int decode_be32(const uint8_t in[32]);
+
+// Canonical decimal text → base units: text · 10^decimals, exactly.
+// nullopt when the text is malformed or has more than `decimals` fractional
+// digits; throws std::overflow_error when the result does not fit Int.
+std::optional<Int> parse_units(std::string_view text, unsigned decimals);
+
+// Base units → canonical decimal text with `decimals` fractional digits
+// (trailing zeros stripped). Used for display and export.
+std::string format_units(const Int& units, unsigned decimals);
+
+inline std::string to_string(const Int& value) { return value.str(); }
+
+}  // namespace liql

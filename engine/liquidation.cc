@@ -1,0 +1,150 @@
+#include "engine/liquidation.h"
+
+namespace liql {
+namespace {
+
+// H_target of the account without the terms of the holdings the liquidation changes.
+Int target_without(const State& state, const Account& account, MarketId skip_market, AssetId skip_a, AssetId skip_b,
+                   bool skip_assets) {
+  Int total = 0;
+  for (const auto& [asset, balance] : account.balances) {
+    if (skip_assets && (asset == skip_a || asset == skip_b)) continue;
+    total += token_term(state, asset, balance, Level::Target);
+  }
+  for (const auto& [market, position] : account.positions) {
+    if (!skip_assets && market == skip_market) continue;
+    total += perp_term(state, market, position, Level::Target).term();
+  }
+  return total;
+}
+
+}  // namespace
+
+PenaltySplit split_penalty(const Protocol& protocol, const Int& total) {
+  PenaltySplit split;
+  split.total = total;
+  split.liquidator = muldiv_floor(total, protocol.liquidator_share, wad());
+  split.insurance = muldiv_floor(total, protocol.insurance_share, wad());
+  split.treasury = total - split.liquidator - split.insurance;
+  return split;
+}
+
+PerpTransfer perp_transfer(const State& state, MarketId market, const Int& size) {
+  return PerpTransfer{notional(state, market, size), notional_ceil(state, market, size)};
+}
+
+Int perp_penalty(const State& state, MarketId market, const Int& transfer_floor) {
+  return muldiv_ceil(transfer_floor, state.markets.at(market).params.liquidation_fee, wad());
+}
+
+Int perp_penalty_for_size(const State& state, MarketId market, const Int& size) {
+  return perp_penalty(state, market, perp_transfer(state, market, size).floor);
+}
+
+Position position_after_close(const Position& position, const PerpTransfer& transfer, const Int& size,
+                              const Int& penalty) {
+  Position after;
+  if (position.base.sign() > 0) {
+    // A long hands over base and receives quote: it gets the rounded-down amount.
+    after.base = position.base - size;
+    after.quote = position.quote + transfer.floor - penalty;
+  } else {
+    // A short hands over (negative) base and pays quote: it pays the rounded-up amount.
+    after.base = position.base + size;
+    after.quote = position.quote - transfer.ceil - penalty;
+  }
+  return after;
+}
+
+RequiredSize perp_required(const State& state, const Account& account, MarketId market) {
+  const Position& position = account.positions.at(market);
+  const MarketParams& params = state.markets.at(market).params;
+  const Int abs_base = abs(position.base);
+  const Int rest = target_without(state, account, market, 0, 0, false);
+  auto size_of = [&](const Int& k) {
+    Int size = k * params.lot_size;
+    return size < abs_base ? size : abs_base;
+  };
+  auto ok = [&](const Int& k) {
+    const Int size = size_of(k);
+    const PerpTransfer transfer = perp_transfer(state, market, size);
+    const Int penalty = perp_penalty(state, market, transfer.floor);
+    const Position after = position_after_close(position, transfer, size, penalty);
+    return (rest + perp_term(state, market, after, Level::Target).term()).sign() >= 0;
+  };
+  RequiredSize required;
+  required.size = size_of(lower_bound_search(cdiv(abs_base, params.lot_size), ok));
+  const Int left = abs_base - required.size;
+  if (left.sign() > 0 && left < params.min_position) {
+    required.size = abs_base;
+    required.dust_rule = true;
+  }
+  return required;
+}
+
+Int perp_allowed(const State& state, const Policy& policy, MarketId market, const Int& abs_base,
+                 const Health& maint, const Int& required) {
+  switch (policy.kind) {
+    case PolicyKind::Partial: return required;
+    case PolicyKind::Full: return abs_base;
+    case PolicyKind::CloseFactor: break;
+  }
+  if (health_factor_below(maint, policy.full_liquidation_hf)) return abs_base;
+  const Int& lot = state.markets.at(market).params.lot_size;
+  Int allowed = cdiv(muldiv_ceil(abs_base, policy.close_factor, wad()), lot) * lot;  // roundup_lot
+  return allowed < abs_base ? allowed : abs_base;
+}
+
+Seizure token_seizure(const State& state, AssetId liability, AssetId collateral, const Int& repay) {
+  const AssetParams& l = state.assets.at(liability).params;
+  const AssetParams& c = state.assets.at(collateral).params;
+  // seize_exact = r · P_L · 10^d_C · (WAD + bonus_C) / (10^d_L · P_C · WAD)
+  const Wide base_numerator = Wide(repay) * Wide(asset_price(state, liability)) * pow10_wide(c.decimals);
+  const Wide base_denominator = pow10_wide(l.decimals) * Wide(asset_price(state, collateral));
+  const Wide numerator = base_numerator * Wide(wad() + c.liquidation_bonus);
+  const Wide denominator = base_denominator * Wide(wad());
+  Seizure seizure;
+  seizure.ceil = narrow(cdiv(numerator, denominator));
+  seizure.floor = narrow(fdiv(numerator, denominator));
+  seizure.bonus = seizure.floor - narrow(fdiv(base_numerator, base_denominator));
+  return seizure;
+}
+
+Int token_repay_cap(const State& state, const Account& account, AssetId liability, AssetId collateral) {
+  const AssetParams& l = state.assets.at(liability).params;
+  const AssetParams& c = state.assets.at(collateral).params;
+  const Int abs_debt = abs(account.balance(liability));
+  // ⌈r·N/D⌉ ≤ b_C ⇔ r·N ≤ b_C·D ⇔ r ≤ ⌊b_C·D/N⌋
+  const Wide n = Wide(asset_price(state, liability)) * pow10_wide(c.decimals) * Wide(wad() + c.liquidation_bonus);
+  const Wide d = pow10_wide(l.decimals) * Wide(asset_price(state, collateral)) * Wide(wad());
+  const Int r_max = narrow(fdiv(Wide(account.balance(collateral)) * d, n));
+  return r_max < abs_debt ? r_max : abs_debt;
+}
+
+Int token_required(const State& state, const Account& account, AssetId liability, AssetId collateral,
+                   const Int& cap) {
+  const Int rest = target_without(state, account, 0, liability, collateral, true);
+  const Int debt = account.balance(liability);
+  const Int held = account.balance(collateral);
+  auto ok = [&](const Int& repay) {
+    const Seizure seizure = token_seizure(state, liability, collateral, repay);
+    const Int total = rest + token_term(state, liability, debt + repay, Level::Target) +
+                      token_term(state, collateral, held - seizure.ceil, Level::Target);
+    return total.sign() >= 0;
+  };
+  return lower_bound_search(cap, ok);
+}
+
+Int token_allowed(const Policy& policy, const Int& abs_debt, const Health& maint, const Int& required,
+                  const Int& cap) {
+  switch (policy.kind) {
+    case PolicyKind::Partial: return required;
+    case PolicyKind::Full: return cap;
+    case PolicyKind::CloseFactor: break;
+  }
+  if (health_factor_below(maint, policy.full_liquidation_hf)) return cap;
+  Int allowed = muldiv_ceil(abs_debt, policy.close_factor, wad());
+  return allowed < cap ? allowed : cap;
+}
+
+}  // namespace liql

@@ -1,0 +1,776 @@
+#include "engine/machine.h"
+
+#include <algorithm>
+#include <functional>
+#include <stdexcept>
+
+#include "engine/liquidation.h"
+#include "engine/params.h"
+
+namespace liql {
+namespace {
+
+constexpr unsigned kPriceDecimals = 18;
+
+std::optional<Int> read_units(const flatbuffers::String* text, unsigned decimals) {
+  if (text == nullptr) return std::nullopt;
+  return parse_units(text->string_view(), decimals);
+}
+
+// Balances never keep a zero entry.
+void add_balance(Account& account, AssetId asset, const Int& delta) {
+  if (delta.is_zero()) return;
+  auto it = account.balances.find(asset);
+  if (it == account.balances.end()) {
+    account.balances.emplace(asset, stored(delta));
+    return;
+  }
+  Int next = it->second + delta;
+  if (next.is_zero()) {
+    account.balances.erase(it);
+  } else {
+    it->second = stored(next);
+  }
+}
+
+// Moves base and quote into a position. When base reaches 0 the quote is
+// settled into the quote balance and the position disappears (SPEC §4.1).
+void move_position(Account& account, MarketId market, const Int& base_delta, const Int& quote_delta) {
+  auto it = account.positions.find(market);
+  Int base = base_delta;
+  Int quote = quote_delta;
+  if (it != account.positions.end()) {
+    base += it->second.base;
+    quote += it->second.quote;
+  }
+  if (base.is_zero()) {
+    if (it != account.positions.end()) account.positions.erase(it);
+    add_balance(account, kQuoteAsset, quote);
+    return;
+  }
+  if (it == account.positions.end()) {
+    account.positions.emplace(market, Position{stored(base), stored(quote)});
+  } else {
+    it->second.base = stored(base);
+    it->second.quote = stored(quote);
+  }
+}
+
+void add_fund(Int& fund, const Int& delta) { fund = stored(fund + delta); }
+
+// Undo log of one event: the accounts and funds it touched, as they were, and
+// the accounts it created.
+class Journal {
+ public:
+  explicit Journal(State& state) : state_(state) {}
+
+  Account& existing(AccountId id) {
+    remember(id);
+    return state_.accounts.at(id);
+  }
+
+  Account& open(AccountId id) {
+    auto [it, inserted] = state_.accounts.try_emplace(id);
+    if (inserted) {
+      created_.push_back(id);
+    } else {
+      remember(id);
+    }
+    return it->second;
+  }
+
+  // The account as it was before this event; nullptr when this event created it.
+  const Account* original(AccountId id) const {
+    for (const auto& [saved_id, account] : saved_accounts_) {
+      if (saved_id == id) return &account;
+    }
+    if (std::find(created_.begin(), created_.end(), id) != created_.end()) return nullptr;
+    return state_.account(id);
+  }
+
+  // Every listed asset has a funds entry, so this never inserts into the flat map.
+  Funds& funds(AssetId asset) {
+    Funds& funds = state_.funds.at(asset);
+    auto seen = [&](const auto& entry) { return entry.first == asset; };
+    if (std::none_of(saved_funds_.begin(), saved_funds_.end(), seen)) saved_funds_.emplace_back(asset, funds);
+    return funds;
+  }
+
+  void rollback() {
+    for (auto& [id, account] : saved_accounts_) state_.accounts.at(id) = std::move(account);
+    for (AccountId id : created_) state_.accounts.erase(id);
+    for (auto& [asset, funds] : saved_funds_) state_.funds.at(asset) = std::move(funds);
+    saved_accounts_.clear();
+    created_.clear();
+    saved_funds_.clear();
+  }
+
+ private:
+  void remember(AccountId id) {
+    if (std::find(created_.begin(), created_.end(), id) != created_.end()) return;
+    for (const auto& entry : saved_accounts_) {
+      if (entry.first == id) return;
+    }
+    saved_accounts_.emplace_back(id, state_.accounts.at(id));
+  }
+
+  State& state_;
+  std::vector<std::pair<AccountId, Account>> saved_accounts_;
+  std::vector<AccountId> created_;
+  std::vector<std::pair<AssetId, Funds>> saved_funds_;
+};
+
+// A rejected liquidation keeps what was judged before the failure (pre,
+// required, allowed) and drops everything about an execution that did not happen.
+void mark_rejected(LiquidationAudit& audit, Reason reason) {
+  audit.verdict = reason == Reason::InvalidRecord ? Verdict::InvalidRecord : Verdict::Rejected;
+  audit.reason = reason;
+  audit.executed.reset();
+  audit.penalty.reset();
+  audit.seized.reset();
+  audit.closed_value.reset();
+  audit.excess_size.reset();
+  audit.excess_penalty.reset();
+  audit.post.reset();
+  audit.bankrupt.reset();
+}
+
+uint32_t flag_for(Reason reason) {
+  switch (reason) {
+    case Reason::StaleOracle: return kFlagStaleOracle;
+    case Reason::PriceOutOfBand: return kFlagPriceOutOfBand;
+    case Reason::InsufficientHealth: return kFlagInsufficientHealth;
+    case Reason::NotBorrowable: return kFlagNotBorrowable;
+    case Reason::LiquidatorUnhealthy: return kFlagLiquidatorUnhealthy;
+    case Reason::InsufficientBalance: return kFlagInsufficientBalance;
+    default: return 0;
+  }
+}
+
+// Applies one event. Handlers return the reason of the first failed check, in
+// the order of SPEC §4: unknown ids, the event's own fields, prices, then the
+// state rules of the event's row and §5.
+class Step {
+ public:
+  Step(State& state, uint64_t ts, Outcome& outcome) : state_(state), ts_(ts), outcome_(outcome), journal_(state) {}
+
+  Reason run(const fb::Event& event);
+  void rollback() { journal_.rollback(); }
+
+ private:
+  bool observe() const { return state_.protocol.mode == Mode::Observe; }
+
+  // A health or price rule: rejects in enforce mode; in observe mode the
+  // event happened, so the rule only leaves a flag (SPEC §5.5).
+  Reason rule(Reason reason) {
+    if (!observe()) return reason;
+    outcome_.flags |= flag_for(reason);
+    return Reason::None;
+  }
+
+  // An event that cannot be applied: its reason in enforce mode, INVALID_RECORD in observe mode.
+  Reason impossible(Reason reason) { return observe() ? Reason::InvalidRecord : reason; }
+
+  // Every price the account's holdings need is present (possibly stale).
+  bool computable(const Account& account) const;
+  Int h_init(const Account& account) const { return account_health(state_, account, Level::Init).value; }
+  HealthSnapshot snapshot(const Account& account) const;
+  std::optional<PriceSeen> asset_price_seen(AssetId asset) const;
+  std::optional<PriceSeen> market_price_seen(MarketId market) const;
+
+  Reason genesis(const fb::Genesis& event);
+  Reason set_protocol(const fb::SetProtocol& event);
+  Reason list_asset(const fb::AssetSpec& spec);
+  Reason set_asset(const fb::AssetSpec& spec);
+  Reason list_market(const fb::MarketSpec& spec);
+  Reason set_market(const fb::MarketSpec& spec);
+  Reason price(const fb::Price& event);
+  Reason deposit(const fb::Transfer& event);
+  Reason withdraw(const fb::Transfer& event);
+  Reason trade(const fb::Trade& event);
+  Reason trade_health(AccountId id);
+  Reason liquidate_perp(const fb::LiquidatePerp& event);
+  Reason liquidate_token(const fb::LiquidateToken& event);
+  Reason insurance_deposit(const fb::InsuranceDeposit& event);
+  Reason sync_balance(const fb::SyncBalance& event);
+  Reason sync_position(const fb::SyncPosition& event);
+
+  // Shared by both liquidations.
+  Reason reject_liquidation(LiquidationAudit& audit, Reason reason);
+  Reason stale_account(LiquidationAudit& audit, bool fresh);
+  Reason check_liquidator(AccountId liquidator);
+  void close_out_if_bankrupt(Account& account, LiquidationAudit& audit);
+  void judge(LiquidationAudit& audit, bool wrongful, const Int& penalty_at_executed,
+             const std::function<Int(const Int&)>& penalty_for);
+
+  State& state_;
+  const uint64_t ts_;
+  Outcome& outcome_;
+  Journal journal_;
+};
+
+Reason Step::run(const fb::Event& event) {
+  switch (event.body_type()) {
+    case fb::Body::Genesis: return genesis(*event.body_as_Genesis());
+    case fb::Body::SetProtocol: return set_protocol(*event.body_as_SetProtocol());
+    case fb::Body::ListAsset: return list_asset(*event.body_as_ListAsset());
+    case fb::Body::SetAsset: return set_asset(*event.body_as_SetAsset());
+    case fb::Body::ListMarket: return list_market(*event.body_as_ListMarket());
+    case fb::Body::SetMarket: return set_market(*event.body_as_SetMarket());
+    case fb::Body::Price: return price(*event.body_as_Price());
+    case fb::Body::Deposit: return deposit(*event.body_as_Deposit());
+    case fb::Body::Withdraw: return withdraw(*event.body_as_Withdraw());
+    case fb::Body::Trade: return trade(*event.body_as_Trade());
+    case fb::Body::LiquidatePerp: return liquidate_perp(*event.body_as_LiquidatePerp());
+    case fb::Body::LiquidateToken: return liquidate_token(*event.body_as_LiquidateToken());
+    case fb::Body::InsuranceDeposit: return insurance_deposit(*event.body_as_InsuranceDeposit());
+    case fb::Body::SyncBalance: return sync_balance(*event.body_as_SyncBalance());
+    case fb::Body::SyncPosition: return sync_position(*event.body_as_SyncPosition());
+    case fb::Body::NONE: break;
+  }
+  return Reason::InvalidRecord;
+}
+
+bool Step::computable(const Account& account) const {
+  for (const auto& entry : account.balances) {
+    if (entry.first != kQuoteAsset && !state_.assets.at(entry.first).oracle.present) return false;
+  }
+  for (const auto& entry : account.positions) {
+    if (!state_.markets.at(entry.first).oracle.present) return false;
+  }
+  return true;
+}
+
+HealthSnapshot Step::snapshot(const Account& account) const {
+  HealthReport report = health_report(state_, account);
+  return HealthSnapshot{report.equity, report.init, report.target, report.maint, report.hf_maint, report.status};
+}
+
+std::optional<PriceSeen> Step::asset_price_seen(AssetId asset) const {
+  if (asset == kQuoteAsset) return PriceSeen{wad(), 0};
+  const Oracle& oracle = state_.assets.at(asset).oracle;
+  if (!oracle.present) return std::nullopt;
+  return PriceSeen{oracle.price, ts_ - oracle.publish_ts};
+}
+
+std::optional<PriceSeen> Step::market_price_seen(MarketId market) const {
+  const Oracle& oracle = state_.markets.at(market).oracle;
+  if (!oracle.present) return std::nullopt;
+  return PriceSeen{oracle.price, ts_ - oracle.publish_ts};
+}
+
+// ---- governance and listings -------------------------------------------------
+
+Reason Step::genesis(const fb::Genesis& event) {
+  if (state_.has_genesis()) return Reason::InvalidRecord;
+  Protocol protocol;
+  AssetParams quote;
+  if (Reason reason = parse_genesis(event, &protocol, &quote); reason != Reason::None) return reason;
+  state_.protocol = std::move(protocol);
+  state_.assets[kQuoteAsset] = Asset{std::move(quote), Oracle{}};
+  state_.funds[kQuoteAsset] = Funds{};
+  return Reason::None;
+}
+
+Reason Step::set_protocol(const fb::SetProtocol& event) {
+  Protocol next;
+  if (Reason reason = parse_set_protocol(event, state_.protocol, &next); reason != Reason::None) return reason;
+  state_.protocol = std::move(next);
+  return Reason::None;
+}
+
+Reason Step::list_asset(const fb::AssetSpec& spec) {
+  if (state_.asset(spec.asset()) != nullptr) return Reason::DuplicateListing;
+  AssetParams params;
+  if (Reason reason = parse_asset_spec(spec, &params); reason != Reason::None) return reason;
+  state_.assets[spec.asset()] = Asset{std::move(params), Oracle{}};
+  state_.funds.try_emplace(spec.asset());
+  return Reason::None;
+}
+
+Reason Step::set_asset(const fb::AssetSpec& spec) {
+  auto it = state_.assets.find(spec.asset());
+  if (it == state_.assets.end()) return Reason::UnknownAsset;
+  AssetParams params;
+  if (Reason reason = parse_asset_spec(spec, &params); reason != Reason::None) return reason;
+  if (params.decimals != it->second.params.decimals) return Reason::InvalidParams;  // decimals never change
+  if (spec.asset() == kQuoteAsset && !valid_quote_params(params, state_.quote_decimals())) {
+    return Reason::InvalidParams;
+  }
+  it->second.params = std::move(params);
+  return Reason::None;
+}
+
+Reason Step::list_market(const fb::MarketSpec& spec) {
+  if (state_.market(spec.market()) != nullptr) return Reason::DuplicateListing;
+  MarketParams params;
+  if (Reason reason = parse_market_spec(spec, &params); reason != Reason::None) return reason;
+  state_.markets[spec.market()] = Market{std::move(params), Oracle{}};
+  return Reason::None;
+}
+
+Reason Step::set_market(const fb::MarketSpec& spec) {
+  auto it = state_.markets.find(spec.market());
+  if (it == state_.markets.end()) return Reason::UnknownMarket;
+  MarketParams params;
+  if (Reason reason = parse_market_spec(spec, &params); reason != Reason::None) return reason;
+  if (params.base_decimals != it->second.params.base_decimals) return Reason::InvalidParams;
+  it->second.params = std::move(params);
+  return Reason::None;
+}
+
+Reason Step::price(const fb::Price& event) {
+  const bool by_asset = event.asset().has_value();
+  if (by_asset == event.market().has_value()) return Reason::InvalidParams;  // asset xor market
+  Oracle* oracle = nullptr;
+  if (by_asset) {
+    auto it = state_.assets.find(*event.asset());
+    if (it == state_.assets.end()) return Reason::UnknownAsset;
+    if (*event.asset() == kQuoteAsset) return Reason::InvalidFeed;
+    oracle = &it->second.oracle;
+  } else {
+    auto it = state_.markets.find(*event.market());
+    if (it == state_.markets.end()) return Reason::UnknownMarket;
+    oracle = &it->second.oracle;
+  }
+  auto value = read_units(event.price(), kPriceDecimals);
+  if (!value || value->sign() <= 0) return Reason::InvalidAmount;
+  if (oracle->present && event.publish_ts() < oracle->publish_ts) return Reason::StaleUpdate;
+  *oracle = Oracle{stored(*value), event.publish_ts(), true};
+  return Reason::None;
+}
+
+// ---- money in and out ---------------------------------------------------------
+
+Reason Step::deposit(const fb::Transfer& event) {
+  const Asset* asset = state_.asset(event.asset());
+  if (asset == nullptr) return impossible(Reason::UnknownAsset);
+  auto amount = read_units(event.amount(), asset->params.decimals);
+  if (!amount || amount->sign() <= 0) return impossible(Reason::InvalidAmount);
+  add_balance(journal_.open(event.account()), event.asset(), *amount);
+  return Reason::None;
+}
+
+Reason Step::insurance_deposit(const fb::InsuranceDeposit& event) {
+  const Asset* asset = state_.asset(event.asset());
+  if (asset == nullptr) return impossible(Reason::UnknownAsset);
+  auto amount = read_units(event.amount(), asset->params.decimals);
+  if (!amount || amount->sign() <= 0) return impossible(Reason::InvalidAmount);
+  Funds& funds = journal_.funds(event.asset());
+  add_fund(funds.insurance, *amount);
+  return Reason::None;
+}
+
+Reason Step::withdraw(const fb::Transfer& event) {
+  const Asset* asset = state_.asset(event.asset());
+  if (asset == nullptr) return impossible(Reason::UnknownAsset);
+  if (state_.account(event.account()) == nullptr) return impossible(Reason::UnknownAccount);
+  auto amount = read_units(event.amount(), asset->params.decimals);
+  if (!amount || amount->sign() <= 0) return impossible(Reason::InvalidAmount);
+  Account& account = journal_.existing(event.account());
+  if ((account.balance(event.asset()) - *amount).sign() < 0 && !asset->params.borrowable) {
+    if (Reason reason = rule(Reason::NotBorrowable); reason != Reason::None) return reason;
+  }
+  add_balance(account, event.asset(), -*amount);
+  if (!evaluable(state_, account, ts_)) {
+    if (Reason reason = rule(Reason::StaleOracle); reason != Reason::None) return reason;
+  }
+  if (computable(account) && h_init(account).sign() < 0) return rule(Reason::InsufficientHealth);
+  return Reason::None;
+}
+
+// ---- trading -------------------------------------------------------------------
+
+Reason Step::trade(const fb::Trade& event) {
+  const Market* market = state_.market(event.market());
+  if (market == nullptr) return impossible(Reason::UnknownMarket);
+  if (event.taker() == event.maker()) return impossible(Reason::SelfTrade);
+  const MarketParams& params = market->params;
+  auto base = read_units(event.base(), params.base_decimals);
+  if (!base || base->is_zero() || !(abs(*base) % params.lot_size).is_zero()) return impossible(Reason::InvalidAmount);
+  auto price = read_units(event.price(), kPriceDecimals);
+  if (!price || price->sign() <= 0) return impossible(Reason::InvalidAmount);
+
+  // Prices: the market's oracle, everything either party holds, then the band.
+  if (!market_fresh(state_, event.market(), ts_)) {
+    if (Reason reason = rule(Reason::StaleOracle); reason != Reason::None) return reason;
+  }
+  for (AccountId id : {event.taker(), event.maker()}) {
+    const Account* account = state_.account(id);
+    if (account != nullptr && !evaluable(state_, *account, ts_)) {
+      if (Reason reason = rule(Reason::StaleOracle); reason != Reason::None) return reason;
+    }
+  }
+  if (market->oracle.present) {
+    const Int& oracle = market->oracle.price;
+    if (Wide(abs(*price - oracle)) * Wide(wad()) > Wide(oracle) * Wide(params.max_trade_deviation)) {
+      if (Reason reason = rule(Reason::PriceOutOfBand); reason != Reason::None) return reason;
+    }
+  }
+
+  // cost = notional of |base| at the trade price; the buyer pays ⌈cost⌉, the
+  // seller gets ⌊cost⌋, the dust goes to insurance (SPEC §1.2).
+  const Int size = abs(*base);
+  const Wide numerator = Wide(size) * Wide(*price) * pow10_wide(state_.quote_decimals());
+  const Wide denominator = pow10_wide(params.base_decimals + 18);
+  const Int cost_floor = narrow(fdiv(numerator, denominator));
+  const Int cost_ceil = narrow(cdiv(numerator, denominator));
+  const bool taker_buys = base->sign() > 0;
+  Account& buyer = journal_.open(taker_buys ? event.taker() : event.maker());
+  Account& seller = journal_.open(taker_buys ? event.maker() : event.taker());
+  move_position(buyer, event.market(), size, -cost_ceil);
+  move_position(seller, event.market(), -size, cost_floor);
+  add_fund(journal_.funds(kQuoteAsset).insurance, cost_ceil - cost_floor);
+
+  if (Reason reason = trade_health(event.taker()); reason != Reason::None) return reason;
+  return trade_health(event.maker());
+}
+
+// Each party ends with H_init ≥ 0 or no lower than before the trade.
+Reason Step::trade_health(AccountId id) {
+  const Account& account = state_.accounts.at(id);
+  if (!computable(account)) return Reason::None;  // observe mode only: flagged stale already
+  const Int after = h_init(account);
+  if (after.sign() >= 0) return Reason::None;
+  const Account* before_account = journal_.original(id);
+  const Int before = before_account == nullptr ? Int(0) : h_init(*before_account);
+  if (after < before) return rule(Reason::InsufficientHealth);
+  return Reason::None;
+}
+
+// ---- liquidation ----------------------------------------------------------------
+
+Reason Step::reject_liquidation(LiquidationAudit& audit, Reason reason) {
+  mark_rejected(audit, reason);
+  return reason;
+}
+
+// The liquidated account's prices: enforce mode needs them fresh; observe mode
+// judges with the last prices it has, and cannot judge without them.
+Reason Step::stale_account(LiquidationAudit& audit, bool fresh) {
+  if (fresh) return Reason::None;
+  if (!observe()) return Reason::StaleOracle;
+  if (!audit.pre) return Reason::InvalidRecord;
+  outcome_.flags |= kFlagStaleOracle;
+  return Reason::None;
+}
+
+// The liquidator must end evaluable and with H_init ≥ 0 (not checked in observe mode).
+Reason Step::check_liquidator(AccountId liquidator) {
+  if (observe()) return Reason::None;
+  const Account& account = state_.accounts.at(liquidator);
+  if (!evaluable(state_, account, ts_)) return Reason::StaleOracle;
+  if (h_init(account).sign() < 0) return Reason::LiquidatorUnhealthy;
+  return Reason::None;
+}
+
+// SPEC §5.4: no position and nothing of value left, but debts: insurance pays
+// what it can, the rest becomes bad debt, the balances become 0.
+void Step::close_out_if_bankrupt(Account& account, LiquidationAudit& audit) {
+  if (!account.positions.empty() || !computable(account)) return;
+  bool has_debt = false;
+  for (const auto& [asset, balance] : account.balances) {
+    if (balance.sign() > 0 && value(state_, asset, balance).sign() > 0) return;
+    has_debt = has_debt || balance.sign() < 0;
+  }
+  if (!has_debt) return;
+  Bankruptcy bankruptcy;
+  std::vector<std::pair<AssetId, Int>> debts;
+  for (const auto& [asset, balance] : account.balances) {
+    if (balance.sign() < 0) debts.emplace_back(asset, -balance);
+  }
+  for (const auto& [asset, debt] : debts) {
+    Funds& funds = journal_.funds(asset);
+    const Int covered = debt < funds.insurance ? debt : funds.insurance;
+    const Int bad_debt = debt - covered;
+    add_fund(funds.insurance, -covered);
+    add_fund(funds.bad_debt, bad_debt);
+    add_balance(account, asset, debt);
+    bankruptcy.lines.push_back(BankruptcyLine{asset, covered, bad_debt});
+    bankruptcy.covered_value += value(state_, asset, covered);
+    bankruptcy.bad_debt_value += value(state_, asset, bad_debt);
+  }
+  audit.bankrupt = std::move(bankruptcy);
+  audit.flags |= kFlagBankruptcy;
+}
+
+// Verdict of SPEC §5.6 for an applied liquidation.
+void Step::judge(LiquidationAudit& audit, bool wrongful, const Int& penalty_at_executed,
+                 const std::function<Int(const Int&)>& penalty_for) {
+  const Int& executed = *audit.executed;
+  const Int& required = *audit.required;
+  const Int& allowed = *audit.allowed;
+  if (wrongful) {
+    audit.verdict = Verdict::Wrongful;
+  } else if (executed > allowed) {
+    audit.verdict = Verdict::OverLimit;
+    audit.excess_size = executed - allowed;
+    audit.excess_penalty = penalty_at_executed - penalty_for(allowed);
+  } else if (executed == required) {
+    audit.verdict = Verdict::Minimal;
+  } else if (executed < required) {
+    audit.verdict = Verdict::Under;
+  } else {
+    audit.verdict = Verdict::AllowedExcess;
+    audit.excess_size = executed - required;
+    audit.excess_penalty = penalty_at_executed - penalty_for(required);
+  }
+}
+
+Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
+  LiquidationAudit& audit = outcome_.audit.emplace();
+  audit.perp = true;
+  audit.account = event.account();
+  audit.liquidator = event.liquidator();
+  audit.market = event.market();
+  audit.policy = state_.protocol.policy;
+
+  const Market* market = state_.market(event.market());
+  if (market == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownMarket));
+  const MarketParams& params = market->params;
+  audit.price = market_price_seen(event.market());
+  if (event.max_base() != nullptr) audit.requested = read_units(event.max_base(), params.base_decimals);
+  const Account* account = state_.account(event.account());
+  if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
+  const bool fresh = evaluable(state_, *account, ts_);
+  if (fresh || (observe() && computable(*account))) audit.pre = snapshot(*account);
+
+  if (event.max_base() != nullptr && !audit.requested) {
+    return reject_liquidation(audit, impossible(Reason::InvalidAmount));
+  }
+  if (event.liquidator() == event.account()) return reject_liquidation(audit, impossible(Reason::SelfLiquidation));
+  const Position* position = account->position(event.market());
+  if (position == nullptr) return reject_liquidation(audit, impossible(Reason::NothingToLiquidate));
+  if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
+
+  const Int abs_base = abs(position->base);
+  const bool long_position = position->base.sign() > 0;
+  const bool liquidatable =
+      audit.pre->status == AccountStatus::Liquidatable || audit.pre->status == AccountStatus::Bankrupt;
+  if (!liquidatable && !observe()) return reject_liquidation(audit, Reason::NotLiquidatable);
+  if (liquidatable) {
+    RequiredSize required = perp_required(state_, *account, event.market());
+    if (required.dust_rule) audit.flags |= kFlagDustRule;
+    audit.required = required.size;
+    audit.allowed = perp_allowed(state_, state_.protocol.policy, event.market(), abs_base,
+                                 account_health(state_, *account, Level::Maint), required.size);
+  } else {
+    audit.required = Int(0);  // observe mode: nothing had to be closed
+    audit.allowed = Int(0);
+  }
+
+  Int executed;
+  if (!observe()) {
+    executed = *audit.allowed;
+    if (audit.requested && *audit.requested < executed) executed = *audit.requested;
+    if (executed != abs_base) executed = fdiv(executed, params.lot_size) * params.lot_size;
+    if (executed.sign() <= 0) return reject_liquidation(audit, Reason::InvalidAmount);
+  } else {
+    auto recorded = read_units(event.executed_base(), params.base_decimals);
+    if (!recorded || recorded->sign() <= 0 || *recorded > abs_base ||
+        (*recorded != abs_base && !(*recorded % params.lot_size).is_zero())) {
+      return reject_liquidation(audit, Reason::InvalidRecord);
+    }
+    executed = *recorded;
+  }
+  audit.executed = executed;
+
+  const PerpTransfer transfer = perp_transfer(state_, event.market(), executed);
+  Int penalty = perp_penalty(state_, event.market(), transfer.floor);
+  if (observe() && event.penalty() != nullptr) {
+    auto recorded = read_units(event.penalty(), state_.quote_decimals());
+    if (!recorded || recorded->sign() < 0) return reject_liquidation(audit, Reason::InvalidRecord);
+    if (*recorded != penalty) audit.flags |= kFlagPenaltyMismatch;
+    penalty = *recorded;
+  }
+  const PenaltySplit split = split_penalty(state_.protocol, penalty);
+  audit.penalty = split;
+  audit.closed_value = transfer.floor;
+
+  // The liquidator takes over `executed` base at the oracle price; the side
+  // that pays pays ⌈T⌉, the other gets ⌊T⌋, the dust goes to insurance.
+  Account& target = journal_.existing(event.account());
+  Account& liquidator = journal_.open(event.liquidator());
+  if (long_position) {
+    move_position(target, event.market(), -executed, transfer.floor - penalty);
+    move_position(liquidator, event.market(), executed, -transfer.ceil);
+  } else {
+    move_position(target, event.market(), executed, -transfer.ceil - penalty);
+    move_position(liquidator, event.market(), -executed, transfer.floor);
+  }
+  add_balance(liquidator, kQuoteAsset, split.liquidator);
+  Funds& quote_funds = journal_.funds(kQuoteAsset);
+  add_fund(quote_funds.insurance, transfer.ceil - transfer.floor + split.insurance);
+  add_fund(quote_funds.treasury, split.treasury);
+
+  if (Reason reason = check_liquidator(event.liquidator()); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
+  }
+  close_out_if_bankrupt(target, audit);
+  if (computable(target)) audit.post = snapshot(target);
+  judge(audit, !liquidatable, penalty,
+        [&](const Int& size) { return perp_penalty_for_size(state_, event.market(), size); });
+  return Reason::None;
+}
+
+Reason Step::liquidate_token(const fb::LiquidateToken& event) {
+  LiquidationAudit& audit = outcome_.audit.emplace();
+  audit.perp = false;
+  audit.account = event.account();
+  audit.liquidator = event.liquidator();
+  audit.liability = event.liability_asset();
+  audit.collateral = event.collateral_asset();
+  audit.policy = state_.protocol.policy;
+
+  const AssetId l = event.liability_asset();
+  const AssetId c = event.collateral_asset();
+  const Asset* liability = state_.asset(l);
+  const Asset* collateral = state_.asset(c);
+  if (liability == nullptr || collateral == nullptr) {
+    return reject_liquidation(audit, impossible(Reason::UnknownAsset));
+  }
+  audit.liability_price = asset_price_seen(l);
+  audit.collateral_price = asset_price_seen(c);
+  if (event.max_repay() != nullptr) audit.requested = read_units(event.max_repay(), liability->params.decimals);
+  const Account* account = state_.account(event.account());
+  if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
+  const bool fresh = evaluable(state_, *account, ts_);
+  if (fresh || (observe() && computable(*account))) audit.pre = snapshot(*account);
+
+  if (event.max_repay() != nullptr && !audit.requested) {
+    return reject_liquidation(audit, impossible(Reason::InvalidAmount));
+  }
+  if (l == c) return reject_liquidation(audit, impossible(Reason::InvalidParams));
+  if (event.liquidator() == event.account()) return reject_liquidation(audit, impossible(Reason::SelfLiquidation));
+  const Int debt = account->balance(l);
+  if (debt.sign() >= 0 || account->balance(c).sign() <= 0) {
+    return reject_liquidation(audit, impossible(Reason::NothingToLiquidate));
+  }
+  if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
+
+  const bool liquidatable =
+      audit.pre->status == AccountStatus::Liquidatable || audit.pre->status == AccountStatus::Bankrupt;
+  if (!liquidatable && !observe()) return reject_liquidation(audit, Reason::NotLiquidatable);
+  const Int cap = token_repay_cap(state_, *account, l, c);
+  if (cap.sign() < 1 && !observe()) return reject_liquidation(audit, Reason::NothingToLiquidate);
+  if (liquidatable && cap.sign() >= 1) {
+    audit.required = token_required(state_, *account, l, c, cap);
+    audit.allowed = token_allowed(state_.protocol.policy, abs(debt), account_health(state_, *account, Level::Maint),
+                                  *audit.required, cap);
+  } else {
+    audit.required = Int(0);
+    audit.allowed = Int(0);
+  }
+
+  Int repaid;
+  Seizure seizure;
+  if (!observe()) {
+    repaid = *audit.allowed;
+    if (audit.requested && *audit.requested < repaid) repaid = *audit.requested;
+    if (repaid.sign() <= 0) return reject_liquidation(audit, Reason::InvalidAmount);
+    seizure = token_seizure(state_, l, c, repaid);
+  } else {
+    auto recorded_repaid = read_units(event.repaid(), liability->params.decimals);
+    auto recorded_seized = read_units(event.seized(), collateral->params.decimals);
+    if (!recorded_repaid || !recorded_seized || recorded_repaid->sign() <= 0 || recorded_seized->sign() < 0 ||
+        *recorded_repaid > abs(debt) || *recorded_seized > account->balance(c)) {
+      return reject_liquidation(audit, Reason::InvalidRecord);
+    }
+    repaid = *recorded_repaid;
+    seizure = token_seizure(state_, l, c, repaid);
+    if (abs(*recorded_seized - seizure.floor) > Int(state_.protocol.seize_tolerance)) {
+      audit.flags |= kFlagSeizeMismatch;
+    }
+    // History gave `seized`: the account gives exactly that, with no dust.
+    seizure.ceil = *recorded_seized;
+    seizure.floor = *recorded_seized;
+  }
+  audit.executed = repaid;
+  const PenaltySplit split = split_penalty(state_.protocol, seizure.bonus);
+  audit.penalty = split;
+  audit.seized = seizure.ceil;
+  audit.closed_value = value(state_, l, repaid);
+
+  Account& target = journal_.existing(event.account());
+  Account& liquidator = journal_.open(event.liquidator());
+  if ((liquidator.balance(l) - repaid).sign() < 0 && !liability->params.borrowable) {
+    if (Reason reason = rule(Reason::InsufficientBalance); reason != Reason::None) {
+      return reject_liquidation(audit, reason);
+    }
+  }
+  add_balance(liquidator, l, -repaid);
+  add_balance(target, l, repaid);
+  add_balance(target, c, -seizure.ceil);
+  add_balance(liquidator, c, seizure.floor - split.insurance - split.treasury);
+  Funds& funds = journal_.funds(c);
+  add_fund(funds.insurance, seizure.ceil - seizure.floor + split.insurance);
+  add_fund(funds.treasury, split.treasury);
+
+  if (Reason reason = check_liquidator(event.liquidator()); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
+  }
+  close_out_if_bankrupt(target, audit);
+  if (computable(target)) audit.post = snapshot(target);
+  judge(audit, !liquidatable, seizure.bonus,
+        [&](const Int& repay) { return token_seizure(state_, l, c, repay).bonus; });
+  return Reason::None;
+}
+
+// ---- observe-mode synchronisation (SPEC §5.5) ------------------------------------
+
+Reason Step::sync_balance(const fb::SyncBalance& event) {
+  if (!observe()) return Reason::InvalidRecord;
+  const Asset* asset = state_.asset(event.asset());
+  if (asset == nullptr || state_.account(event.account()) == nullptr) return Reason::InvalidRecord;
+  auto amount = read_units(event.amount(), asset->params.decimals);
+  if (!amount) return Reason::InvalidRecord;
+  Account& account = journal_.existing(event.account());
+  const Int difference = *amount - account.balance(event.asset());
+  add_balance(account, event.asset(), difference);
+  add_fund(journal_.funds(event.asset()).external, difference);
+  return Reason::None;
+}
+
+Reason Step::sync_position(const fb::SyncPosition& event) {
+  if (!observe()) return Reason::InvalidRecord;
+  const Market* market = state_.market(event.market());
+  if (market == nullptr || state_.account(event.account()) == nullptr) return Reason::InvalidRecord;
+  auto base = read_units(event.base(), market->params.base_decimals);
+  auto quote = read_units(event.quote(), state_.quote_decimals());
+  if (!base || !quote) return Reason::InvalidRecord;
+  Account& account = journal_.existing(event.account());
+  const Position* current = account.position(event.market());
+  const Int base_difference = *base - (current ? current->base : Int(0));
+  const Int quote_difference = *quote - (current ? current->quote : Int(0));
+  move_position(account, event.market(), base_difference, quote_difference);
+  add_fund(journal_.funds(kQuoteAsset).external, quote_difference);
+  return Reason::None;
+}
+
+}  // namespace
+
+Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
+  Outcome outcome;
+  Step step(state_, event.ts(), outcome);
+  try {
+    outcome.reason = step.run(event);
+  } catch (const std::overflow_error&) {
+    outcome.reason = Reason::ArithmeticOverflow;
+  } catch (const std::range_error&) {
+    outcome.reason = Reason::ArithmeticOverflow;
+  }
+  if (!outcome.applied()) {
+    step.rollback();
+    outcome.flags = 0;
+    if (outcome.audit && outcome.audit->reason != outcome.reason) mark_rejected(*outcome.audit, outcome.reason);
+  }
+  if (outcome.audit) {
+    outcome.audit->flags |= outcome.flags;
+    outcome.flags = outcome.audit->flags;
+  }
+  state_.seq = seq;
+  state_.ts = event.ts();
+  return outcome;
+}
+
+}  // namespace liql

@@ -1,0 +1,346 @@
+#include "engine/state.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace liql {
+
+const Int& Levels::at(Level level) const {
+  switch (level) {
+    case Level::Init: return init;
+    case Level::Target: return target;
+    case Level::Maint: return maint;
+    case Level::Equity: break;
+  }
+  throw std::logic_error("Levels::at(Equity)");
+}
+
+Int Account::balance(AssetId asset) const {
+  auto it = balances.find(asset);
+  return it == balances.end() ? Int(0) : it->second;
+}
+
+const Position* Account::position(MarketId market) const {
+  auto it = positions.find(market);
+  return it == positions.end() ? nullptr : &it->second;
+}
+
+bool Funds::is_zero() const {
+  return insurance.is_zero() && treasury.is_zero() && bad_debt.is_zero() && external.is_zero();
+}
+
+const Asset* State::asset(AssetId id) const {
+  auto it = assets.find(id);
+  return it == assets.end() ? nullptr : &it->second;
+}
+
+const Market* State::market(MarketId id) const {
+  auto it = markets.find(id);
+  return it == markets.end() ? nullptr : &it->second;
+}
+
+const Account* State::account(AccountId id) const {
+  auto it = accounts.find(id);
+  return it == accounts.end() ? nullptr : &it->second;
+}
+
+Account* State::account(AccountId id) {
+  auto it = accounts.find(id);
+  return it == accounts.end() ? nullptr : &it->second;
+}
+
+const Funds& State::funds_of(AssetId asset) const {
+  static const Funds kZero{};
+  auto it = funds.find(asset);
+  return it == funds.end() ? kZero : it->second;
+}
+
+std::vector<AccountId> State::sorted_account_ids() const {
+  std::vector<AccountId> ids;
+  ids.reserve(accounts.size());
+  for (const auto& entry : accounts) ids.push_back(entry.first);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// ---------------------------------------------------------------------------
+// Canonical encoding. Field order is documented in docs/STATE_ENCODING.md and
+// must not change without bumping kStateTag.
+
+namespace {
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void u8(uint8_t value) { out_.push_back(static_cast<char>(value)); }
+  void u32(uint32_t value) {
+    for (int shift = 24; shift >= 0; shift -= 8) u8(static_cast<uint8_t>(value >> shift));
+  }
+  void u64(uint64_t value) {
+    for (int shift = 56; shift >= 0; shift -= 8) u8(static_cast<uint8_t>(value >> shift));
+  }
+  void integer(const Int& value) {
+    uint8_t bytes[32];
+    encode_be32(value, bytes);
+    out_.append(reinterpret_cast<const char*>(bytes), 32);
+  }
+  void text(std::string_view value) {
+    u32(static_cast<uint32_t>(value.size()));
+    out_.append(value);
+  }
+  void levels(const Levels& value) {
+    integer(value.init);
+    integer(value.target);
+    integer(value.maint);
+  }
+  void oracle(const Oracle& value) {
+    u8(value.present ? 1 : 0);
+    integer(value.price);
+    u64(value.publish_ts);
+  }
+
+ private:
+  std::string& out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  void need(size_t count, const char* what) {
+    if (in_.size() - position_ < count) throw std::runtime_error(std::string("state encoding truncated in ") + what);
+  }
+  uint8_t u8(const char* what) {
+    need(1, what);
+    return static_cast<uint8_t>(in_[position_++]);
+  }
+  uint32_t u32(const char* what) {
+    need(4, what);
+    uint32_t value = 0;
+    for (int i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(in_[position_++]);
+    return value;
+  }
+  uint64_t u64(const char* what) {
+    need(8, what);
+    uint64_t value = 0;
+    for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(in_[position_++]);
+    return value;
+  }
+  Int integer(const char* what) {
+    need(32, what);
+    Int value = decode_be32(reinterpret_cast<const uint8_t*>(in_.data() + position_));
+    position_ += 32;
+    return value;
+  }
+  std::string text(const char* what) {
+    uint32_t size = u32(what);
+    need(size, what);
+    std::string value(in_.substr(position_, size));
+    position_ += size;
+    return value;
+  }
+  Levels levels(const char* what) {
+    Levels value;
+    value.init = integer(what);
+    value.target = integer(what);
+    value.maint = integer(what);
+    return value;
+  }
+  Oracle oracle(const char* what) {
+    Oracle value;
+    uint8_t present = u8(what);
+    if (present > 1) throw std::runtime_error(std::string("bad flag in ") + what);
+    value.present = present == 1;
+    value.price = integer(what);
+    value.publish_ts = u64(what);
+    return value;
+  }
+  bool done() const { return position_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t position_ = 0;
+};
+
+template <typename Key>
+void require_ascending(bool first, Key previous, Key current, const char* what) {
+  if (!first && !(previous < current)) throw std::runtime_error(std::string(what) + " ids not strictly ascending");
+}
+
+}  // namespace
+
+std::string encode_state(const State& state) {
+  std::string out;
+  out.reserve(256 + state.accounts.size() * 160);
+  Writer w(out);
+  out.append(kStateTag);
+  w.u64(state.seq);
+  w.u64(state.ts);
+
+  w.u32(static_cast<uint32_t>(state.assets.size()));
+  for (const auto& [id, asset] : state.assets) {
+    const AssetParams& p = asset.params;
+    w.u32(id);
+    w.text(p.symbol);
+    w.u32(p.decimals);
+    w.u8(p.borrowable ? 1 : 0);
+    w.u64(p.max_oracle_age_us);
+    w.levels(p.asset_weight);
+    w.levels(p.liab_weight);
+    w.integer(p.liquidation_bonus);
+    w.oracle(asset.oracle);
+  }
+
+  w.u32(static_cast<uint32_t>(state.markets.size()));
+  for (const auto& [id, market] : state.markets) {
+    const MarketParams& p = market.params;
+    w.u32(id);
+    w.text(p.symbol);
+    w.u32(p.base_decimals);
+    w.levels(p.margin);
+    w.integer(p.liquidation_fee);
+    w.integer(p.lot_size);
+    w.integer(p.min_position);
+    w.u64(p.max_oracle_age_us);
+    w.integer(p.max_trade_deviation);
+    w.oracle(market.oracle);
+  }
+
+  w.u64(state.accounts.size());
+  for (AccountId id : state.sorted_account_ids()) {
+    const Account& account = state.accounts.at(id);
+    w.u64(id);
+    w.u32(static_cast<uint32_t>(account.balances.size()));
+    for (const auto& [asset, amount] : account.balances) {
+      w.u32(asset);
+      w.integer(amount);
+    }
+    w.u32(static_cast<uint32_t>(account.positions.size()));
+    for (const auto& [market, position] : account.positions) {
+      w.u32(market);
+      w.integer(position.base);
+      w.integer(position.quote);
+    }
+  }
+
+  uint32_t funds_count = 0;
+  for (const auto& entry : state.funds) funds_count += entry.second.is_zero() ? 0 : 1;
+  w.u32(funds_count);
+  for (const auto& [asset, funds] : state.funds) {
+    if (funds.is_zero()) continue;
+    w.u32(asset);
+    w.integer(funds.insurance);
+    w.integer(funds.treasury);
+    w.integer(funds.bad_debt);
+    w.integer(funds.external);
+  }
+
+  const Protocol& protocol = state.protocol;
+  w.u8(static_cast<uint8_t>(protocol.mode));
+  w.u8(static_cast<uint8_t>(protocol.policy.kind));
+  w.integer(protocol.policy.close_factor);
+  w.integer(protocol.policy.full_liquidation_hf);
+  w.integer(protocol.liquidator_share);
+  w.integer(protocol.insurance_share);
+  w.u64(protocol.seize_tolerance);
+  return out;
+}
+
+Hash state_hash(const State& state) { return sha256(encode_state(state)); }
+
+State decode_state(std::string_view bytes) {
+  if (bytes.substr(0, kStateTag.size()) != kStateTag) throw std::runtime_error("state encoding: bad version tag");
+  Reader r(bytes.substr(kStateTag.size()));
+  State state;
+  state.seq = r.u64("header");
+  state.ts = r.u64("header");
+
+  uint32_t asset_count = r.u32("assets");
+  for (uint32_t i = 0; i < asset_count; ++i) {
+    AssetId id = r.u32("asset");
+    require_ascending(i == 0, state.assets.empty() ? 0 : state.assets.rbegin()->first, id, "asset");
+    Asset asset;
+    asset.params.symbol = r.text("asset");
+    asset.params.decimals = r.u32("asset");
+    asset.params.borrowable = r.u8("asset") != 0;
+    asset.params.max_oracle_age_us = r.u64("asset");
+    asset.params.asset_weight = r.levels("asset");
+    asset.params.liab_weight = r.levels("asset");
+    asset.params.liquidation_bonus = r.integer("asset");
+    asset.oracle = r.oracle("asset");
+    state.assets.emplace_hint(state.assets.end(), id, std::move(asset));
+  }
+
+  uint32_t market_count = r.u32("markets");
+  for (uint32_t i = 0; i < market_count; ++i) {
+    MarketId id = r.u32("market");
+    require_ascending(i == 0, state.markets.empty() ? 0 : state.markets.rbegin()->first, id, "market");
+    Market market;
+    market.params.symbol = r.text("market");
+    market.params.base_decimals = r.u32("market");
+    market.params.margin = r.levels("market");
+    market.params.liquidation_fee = r.integer("market");
+    market.params.lot_size = r.integer("market");
+    market.params.min_position = r.integer("market");
+    market.params.max_oracle_age_us = r.u64("market");
+    market.params.max_trade_deviation = r.integer("market");
+    market.oracle = r.oracle("market");
+    state.markets.emplace_hint(state.markets.end(), id, std::move(market));
+  }
+
+  uint64_t account_count = r.u64("accounts");
+  AccountId previous_account = 0;
+  state.accounts.reserve(static_cast<size_t>(std::min<uint64_t>(account_count, bytes.size() / 16)));
+  for (uint64_t i = 0; i < account_count; ++i) {
+    AccountId id = r.u64("account");
+    require_ascending(i == 0, previous_account, id, "account");
+    previous_account = id;
+    Account account;
+    uint32_t balance_count = r.u32("account balances");
+    for (uint32_t j = 0; j < balance_count; ++j) {
+      AssetId asset = r.u32("balance");
+      require_ascending(j == 0, account.balances.empty() ? 0 : account.balances.rbegin()->first, asset, "balance");
+      Int amount = r.integer("balance");
+      if (amount.is_zero()) throw std::runtime_error("state encoding: zero balance kept");
+      account.balances.emplace_hint(account.balances.end(), asset, amount);
+    }
+    uint32_t position_count = r.u32("account positions");
+    for (uint32_t j = 0; j < position_count; ++j) {
+      MarketId market = r.u32("position");
+      require_ascending(j == 0, account.positions.empty() ? 0 : account.positions.rbegin()->first, market,
+                        "position");
+      Position position;
+      position.base = r.integer("position");
+      position.quote = r.integer("position");
+      if (position.base.is_zero()) throw std::runtime_error("state encoding: empty position kept");
+      account.positions.emplace_hint(account.positions.end(), market, std::move(position));
+    }
+    state.accounts.emplace(id, std::move(account));
+  }
+
+  uint32_t funds_count = r.u32("funds");
+  for (uint32_t i = 0; i < funds_count; ++i) {
+    AssetId asset = r.u32("funds");
+    require_ascending(i == 0, state.funds.empty() ? 0 : state.funds.rbegin()->first, asset, "funds");
+    Funds funds;
+    funds.insurance = r.integer("funds");
+    funds.treasury = r.integer("funds");
+    funds.bad_debt = r.integer("funds");
+    funds.external = r.integer("funds");
+    state.funds.emplace_hint(state.funds.end(), asset, std::move(funds));
+  }
+
+  uint8_t mode = r.u8("protocol");
+  uint8_t policy = r.u8("protocol");
+  if (mode > 1 || policy > 2) throw std::runtime_error("state encoding: bad protocol enum");
+  state.protocol.mode = static_cast<Mode>(mode);
+  state.protocol.policy.kind = static_cast<PolicyKind>(policy);
+  state.protocol.policy.close_factor = r.integer("protocol");
+  state.protocol.policy.full_liquidation_hf = r.integer("protocol");
+  state.protocol.liquidator_share = r.integer("protocol");
+  state.protocol.insurance_share = r.integer("protocol");
+  state.protocol.seize_tolerance = r.u64("protocol");
+  if (!r.done()) throw std::runtime_error("state encoding: trailing bytes");
+  return state;
+}
+
+}  // namespace liql

@@ -1,0 +1,143 @@
+#pragma once
+// The state the log rebuilds (SPEC §2) and its canonical encoding (SPEC §7,
+// docs/STATE_ENCODING.md).
+
+#include <boost/container/flat_map.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/int.h"
+#include "engine/types.h"
+#include "schemas/sha256.h"
+
+namespace liql {
+
+template <typename Key, typename Value>
+using FlatMap = boost::container::flat_map<Key, Value>;
+
+using AssetId = uint32_t;
+using MarketId = uint32_t;
+using AccountId = uint64_t;
+
+inline constexpr AssetId kQuoteAsset = 0;
+
+struct Levels {
+  Int init, target, maint;
+  const Int& at(Level level) const;
+  bool operator==(const Levels&) const = default;
+};
+
+struct AssetParams {
+  std::string symbol;
+  uint32_t decimals = 0;
+  bool borrowable = false;
+  uint64_t max_oracle_age_us = 0;
+  Levels asset_weight;  // for positive balances, each in [0, WAD], init ≤ target ≤ maint
+  Levels liab_weight;   // for negative balances, each ≥ WAD, maint ≤ target ≤ init
+  Int liquidation_bonus;
+  bool operator==(const AssetParams&) const = default;
+};
+
+struct MarketParams {
+  std::string symbol;
+  uint32_t base_decimals = 0;
+  Levels margin;  // 0 < maint ≤ target ≤ init ≤ WAD
+  Int liquidation_fee;
+  Int lot_size;      // base units, > 0
+  Int min_position;  // base units, ≥ 0
+  uint64_t max_oracle_age_us = 0;
+  Int max_trade_deviation;
+  bool operator==(const MarketParams&) const = default;
+};
+
+struct Oracle {
+  Int price = 0;  // WAD-scaled quote per whole unit
+  uint64_t publish_ts = 0;
+  bool present = false;
+  bool operator==(const Oracle&) const = default;
+};
+
+struct Asset {
+  AssetParams params;
+  Oracle oracle;
+  bool operator==(const Asset&) const = default;
+};
+
+struct Market {
+  MarketParams params;
+  Oracle oracle;
+  bool operator==(const Market&) const = default;
+};
+
+struct Position {
+  Int base;   // base units, + long, − short; never 0 while the position exists
+  Int quote;  // quote base units
+  bool operator==(const Position&) const = default;
+};
+
+// Invariants: no zero balance is kept; no position with base 0 is kept.
+struct Account {
+  FlatMap<AssetId, Int> balances;
+  FlatMap<MarketId, Position> positions;
+
+  Int balance(AssetId asset) const;
+  const Position* position(MarketId market) const;
+  bool operator==(const Account&) const = default;
+};
+
+struct Funds {
+  Int insurance, treasury, bad_debt;
+  Int external;  // observe mode: what sync events booked (SPEC §5.5)
+  bool is_zero() const;
+  bool operator==(const Funds&) const = default;
+};
+
+struct Policy {
+  PolicyKind kind = PolicyKind::Partial;
+  Int close_factor;         // close_factor only
+  Int full_liquidation_hf;  // close_factor only
+  bool operator==(const Policy&) const = default;
+};
+
+struct Protocol {
+  Mode mode = Mode::Enforce;
+  Policy policy;
+  Int liquidator_share;
+  Int insurance_share;
+  uint64_t seize_tolerance = 2;
+  bool operator==(const Protocol&) const = default;
+};
+
+struct State {
+  uint64_t seq = 0;  // of the last event, applied or rejected; 0 before genesis
+  uint64_t ts = 0;
+  Protocol protocol;
+  FlatMap<AssetId, Asset> assets;
+  FlatMap<MarketId, Market> markets;
+  std::unordered_map<AccountId, Account> accounts;  // iterate through sorted_account_ids()
+  FlatMap<AssetId, Funds> funds;
+
+  bool has_genesis() const { return seq > 0; }
+  uint32_t quote_decimals() const { return assets.at(kQuoteAsset).params.decimals; }
+  const Asset* asset(AssetId id) const;
+  const Market* market(MarketId id) const;
+  const Account* account(AccountId id) const;
+  Account* account(AccountId id);
+  const Funds& funds_of(AssetId asset) const;  // zeros when absent
+  std::vector<AccountId> sorted_account_ids() const;
+  bool operator==(const State&) const = default;
+};
+
+// SPEC §7: the canonical encoding, the state hash and its inverse (snapshots).
+inline constexpr std::string_view kStateTag = "LIQL-STATE-1";
+std::string encode_state(const State& state);
+Hash state_hash(const State& state);
+// Throws std::runtime_error naming what is wrong when `bytes` is not a valid encoding.
+State decode_state(std::string_view bytes);
+
+}  // namespace liql

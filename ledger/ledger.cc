@@ -1,0 +1,325 @@
+#include "ledger/ledger.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstring>
+
+#include "schemas/event_check.h"
+
+namespace liql {
+namespace {
+
+constexpr char kEventsFamily[] = "events";
+constexpr char kSnapshotsFamily[] = "snapshots";
+constexpr char kMetaFamily[] = "meta";
+constexpr char kMetaFormatVersion[] = "format_version";
+constexpr char kMetaHeadSeq[] = "head_seq";
+constexpr char kMetaHeadChain[] = "head_chain";
+constexpr char kMetaHeadTs[] = "head_ts";
+
+std::string be32(uint32_t value) {
+  std::string out(4, '\0');
+  for (int i = 3; i >= 0; --i, value >>= 8) out[i] = static_cast<char>(value & 0xff);
+  return out;
+}
+
+bool read_be(std::string_view bytes, size_t width, uint64_t* value) {
+  if (bytes.size() != width) return false;
+  *value = 0;
+  for (char c : bytes) *value = (*value << 8) | static_cast<uint8_t>(c);
+  return true;
+}
+
+Status from_rocksdb(const rocksdb::Status& status, const std::string& what) {
+  if (status.ok()) return Status::ok();
+  if (status.IsCorruption()) return Status::corruption(what + ": " + status.ToString());
+  if (status.IsNotFound()) return Status::not_found(what + ": " + status.ToString());
+  return Status::io_error(what + ": " + status.ToString());
+}
+
+// RocksDB slices carry no alignment guarantee; FlatBuffers reads scalars in
+// place, so a misaligned value is copied into 8-byte aligned scratch first.
+class AlignedScratch {
+ public:
+  const uint8_t* hold(const char* data, size_t size) {
+    if ((reinterpret_cast<uintptr_t>(data) & 7) == 0) return reinterpret_cast<const uint8_t*>(data);
+    words_.resize(size / 8 + 1);
+    std::memcpy(words_.data(), data, size);
+    return reinterpret_cast<const uint8_t*>(words_.data());
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+void encode_record(flatbuffers::FlatBufferBuilder& builder, uint64_t seq, std::string_view event,
+                   const Hash& chain) {
+  builder.Clear();
+  builder.ForceVectorAlignment(event.size(), 1, 8);  // the nested Event starts 8-aligned
+  auto event_offset = builder.CreateVector(reinterpret_cast<const uint8_t*>(event.data()), event.size());
+  auto chain_offset = builder.CreateVector(chain.data(), chain.size());
+  fb::FinishRecordBuffer(builder, fb::CreateRecord(builder, seq, event_offset, chain_offset));
+}
+
+// Verifies one Record value: FlatBuffers verifier (outer and nested), seq,
+// chain length, the event's structure.
+Status decode_record(uint64_t seq, const uint8_t* data, size_t size, LogRecord* record) {
+  const std::string where = "record seq " + std::to_string(seq);
+  flatbuffers::Verifier verifier(data, size);
+  if (!fb::VerifyRecordBuffer(verifier)) return Status::corruption(where + ": FlatBuffers verification failed");
+  const fb::Record* stored = fb::GetRecord(data);
+  if (stored->seq() != seq) {
+    return Status::corruption(where + ": holds seq " + std::to_string(stored->seq()) + " (reordered log)");
+  }
+  if (stored->event() == nullptr || stored->chain() == nullptr || stored->chain()->size() != 32) {
+    return Status::corruption(where + ": missing event or chain");
+  }
+  const uint8_t* event_data = stored->event()->data();
+  if ((reinterpret_cast<uintptr_t>(event_data) & 7) != 0) return Status::corruption(where + ": misaligned event");
+  std::string field, error;
+  const fb::Event* event = verify_event_buffer(event_data, stored->event()->size(), &field, &error);
+  if (event == nullptr) return Status::corruption(where + ": event field " + field + ": " + error);
+  record->seq = seq;
+  record->event_bytes = std::span<const uint8_t>(event_data, stored->event()->size());
+  record->event = event;
+  std::memcpy(record->chain.data(), stored->chain()->data(), 32);
+  return Status::ok();
+}
+
+class Reader final : public LogReader {
+ public:
+  Reader(std::unique_ptr<rocksdb::Iterator> iterator, uint64_t from_seq, uint64_t to_seq, const Hash& previous)
+      : iterator_(std::move(iterator)), next_seq_(from_seq), to_seq_(to_seq), previous_(previous) {
+    if (next_seq_ <= to_seq_) iterator_->Seek(seq_key(next_seq_));
+  }
+  Reader(Status failure) : status_(std::move(failure)) {}
+
+  bool next(LogRecord* record) override {
+    if (!status_.is_ok() || iterator_ == nullptr || next_seq_ > to_seq_) return false;
+    if (!iterator_->Valid()) {
+      if (!iterator_->status().ok()) return fail(from_rocksdb(iterator_->status(), "reading seq " + std::to_string(next_seq_)));
+      return fail(Status::corruption("record seq " + std::to_string(next_seq_) + " missing (log truncated)"));
+    }
+    const rocksdb::Slice key = iterator_->key();
+    if (key.ToStringView() != seq_key(next_seq_)) {
+      return fail(Status::corruption("record seq " + std::to_string(next_seq_) + " missing"));
+    }
+    const rocksdb::Slice value = iterator_->value();
+    const uint8_t* data = scratch_.hold(value.data(), value.size());
+    if (Status s = decode_record(next_seq_, data, value.size(), record); !s.is_ok()) return fail(s);
+    if (chain_next(previous_, record->event_bytes) != record->chain) {
+      return fail(Status::corruption("record seq " + std::to_string(next_seq_) + ": chain hash mismatch"));
+    }
+    previous_ = record->chain;
+    ++next_seq_;
+    iterator_->Next();
+    return true;
+  }
+
+  const Status& status() const override { return status_; }
+
+ private:
+  bool fail(Status status) {
+    status_ = std::move(status);
+    return false;
+  }
+
+  std::unique_ptr<rocksdb::Iterator> iterator_;
+  uint64_t next_seq_ = 1;
+  uint64_t to_seq_ = 0;
+  Hash previous_{};
+  AlignedScratch scratch_;
+  Status status_;
+};
+
+class RocksLedger final : public Ledger {
+ public:
+  RocksLedger(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+              const LedgerOptions& options)
+      : db_(std::move(db)), handles_(std::move(handles)), options_(options) {}
+
+  ~RocksLedger() override {
+    for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  }
+
+  Status load_head() {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaFormatVersion, &value);
+    if (s.IsNotFound()) {
+      if (options_.read_only) return Status::ok();  // a log nobody wrote yet
+      rocksdb::WriteBatch batch;
+      batch.Put(meta(), kMetaFormatVersion, be32(kLogFormatVersion));
+      return from_rocksdb(db_->Write(write_options(), &batch), "writing meta");
+    }
+    if (!s.ok()) return from_rocksdb(s, "reading meta");
+    uint64_t version = 0;
+    if (!read_be(value, 4, &version)) return Status::corruption("meta format_version malformed");
+    if (version != kLogFormatVersion) {
+      return Status::corruption("log format version " + std::to_string(version) + " is not supported");
+    }
+    s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHeadSeq, &value);
+    if (s.IsNotFound()) return Status::ok();  // empty log
+    if (!s.ok() || !read_be(value, 8, &head_.seq)) return Status::corruption("meta head_seq malformed");
+    s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHeadChain, &value);
+    if (!s.ok() || value.size() != 32) return Status::corruption("meta head_chain malformed");
+    std::memcpy(head_.chain.data(), value.data(), 32);
+    s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHeadTs, &value);
+    if (!s.ok() || !read_be(value, 8, &head_.ts)) return Status::corruption("meta head_ts malformed");
+    return Status::ok();
+  }
+
+  Head head() const override { return head_; }
+
+  Status append(std::span<const std::string> events, Head* new_head, size_t* failed_index) override {
+    if (options_.read_only) return Status::invalid_argument("ledger opened read-only");
+    Head head = head_;
+    rocksdb::WriteBatch batch;
+    AlignedScratch scratch;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const std::string& bytes = events[i];
+      auto refuse = [&](const std::string& message) {
+        if (failed_index != nullptr) *failed_index = i;
+        return Status::invalid_argument(message);
+      };
+      std::string field, error;
+      const uint8_t* data = scratch.hold(bytes.data(), bytes.size());
+      const fb::Event* event = verify_event_buffer(data, bytes.size(), &field, &error);
+      if (event == nullptr) return refuse("field " + field + ": " + error);
+      const bool is_genesis = event->body_type() == fb::Body::Genesis;
+      if (head.seq == 0 && !is_genesis) return refuse("field type: the first event must be genesis");
+      if (head.seq > 0 && is_genesis) return refuse("field type: genesis must be the only first event");
+      if (head.seq > 0 && event->ts() < head.ts) {
+        return refuse("field ts: " + std::to_string(event->ts()) + " is before the previous event's " +
+                      std::to_string(head.ts) + " (ts never decreases)");
+      }
+      head.chain = chain_next(head.chain, std::span<const uint8_t>(data, bytes.size()));
+      head.seq += 1;
+      head.ts = event->ts();
+      encode_record(builder_, head.seq, bytes, head.chain);
+      batch.Put(events_family(), seq_key(head.seq),
+                rocksdb::Slice(reinterpret_cast<const char*>(builder_.GetBufferPointer()), builder_.GetSize()));
+    }
+    if (events.empty()) {
+      if (new_head != nullptr) *new_head = head_;
+      return Status::ok();
+    }
+    batch.Put(meta(), kMetaHeadSeq, seq_key(head.seq));
+    batch.Put(meta(), kMetaHeadChain, rocksdb::Slice(reinterpret_cast<const char*>(head.chain.data()), 32));
+    batch.Put(meta(), kMetaHeadTs, seq_key(head.ts));
+    if (Status s = from_rocksdb(db_->Write(write_options(), &batch), "appending"); !s.is_ok()) return s;
+    head_ = head;
+    if (new_head != nullptr) *new_head = head;
+    return Status::ok();
+  }
+
+  std::unique_ptr<LogReader> read(uint64_t from_seq, uint64_t to_seq) override {
+    if (from_seq == 0) from_seq = 1;
+    if (to_seq > head_.seq) to_seq = head_.seq;
+    Hash previous{};
+    if (from_seq > 1 && from_seq <= to_seq) {
+      std::string value;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_family(), seq_key(from_seq - 1), &value);
+      if (!s.ok()) {
+        return std::make_unique<Reader>(
+            s.IsNotFound() ? Status::corruption("record seq " + std::to_string(from_seq - 1) + " missing")
+                           : from_rocksdb(s, "reading seq " + std::to_string(from_seq - 1)));
+      }
+      AlignedScratch scratch;
+      LogRecord record;
+      Status decoded = decode_record(from_seq - 1, scratch.hold(value.data(), value.size()), value.size(), &record);
+      if (!decoded.is_ok()) return std::make_unique<Reader>(decoded);
+      previous = record.chain;
+    }
+    rocksdb::ReadOptions read_options;
+    read_options.verify_checksums = true;
+    std::unique_ptr<rocksdb::Iterator> iterator(db_->NewIterator(read_options, events_family()));
+    return std::make_unique<Reader>(std::move(iterator), from_seq, to_seq, previous);
+  }
+
+  Status put_snapshot(uint64_t seq, std::string_view state_bytes, const Hash& state_hash) override {
+    if (options_.read_only) return Status::invalid_argument("ledger opened read-only");
+    std::string value(reinterpret_cast<const char*>(state_hash.data()), state_hash.size());
+    value.append(state_bytes);
+    return from_rocksdb(db_->Put(write_options(), snapshots_family(), seq_key(seq), value), "writing snapshot");
+  }
+
+  Status newest_snapshot(uint64_t at_seq, uint64_t* seq, std::string* state_bytes, Hash* state_hash) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), snapshots_family()));
+    it->SeekForPrev(seq_key(at_seq));
+    if (!it->Valid()) {
+      if (!it->status().ok()) return from_rocksdb(it->status(), "reading snapshots");
+      return Status::not_found("no snapshot at or before seq " + std::to_string(at_seq));
+    }
+    return decode_snapshot(it->key().ToStringView(), it->value().ToStringView(), seq, state_bytes, state_hash);
+  }
+
+  Status list_snapshots(std::vector<uint64_t>* seqs) override {
+    seqs->clear();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), snapshots_family()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      uint64_t seq = 0;
+      if (!read_be(it->key().ToStringView(), 8, &seq)) return Status::corruption("snapshot key malformed");
+      seqs->push_back(seq);
+    }
+    return from_rocksdb(it->status(), "listing snapshots");
+  }
+
+ private:
+  static Status decode_snapshot(std::string_view key, std::string_view value, uint64_t* seq, std::string* state_bytes,
+                                Hash* state_hash) {
+    if (!read_be(key, 8, seq)) return Status::corruption("snapshot key malformed");
+    if (value.size() < 32) return Status::corruption("snapshot at seq " + std::to_string(*seq) + " truncated");
+    std::memcpy(state_hash->data(), value.data(), 32);
+    state_bytes->assign(value.substr(32));
+    return Status::ok();
+  }
+
+  rocksdb::WriteOptions write_options() const {
+    rocksdb::WriteOptions options;
+    options.sync = options_.sync;
+    return options;
+  }
+  rocksdb::ColumnFamilyHandle* events_family() const { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* snapshots_family() const { return handles_[2]; }
+  rocksdb::ColumnFamilyHandle* meta() const { return handles_[3]; }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  LedgerOptions options_;
+  Head head_;
+  flatbuffers::FlatBufferBuilder builder_{1024};
+};
+
+}  // namespace
+
+std::string seq_key(uint64_t seq) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i, seq >>= 8) key[i] = static_cast<char>(seq & 0xff);
+  return key;
+}
+
+Status Ledger::open(const std::string& path, const LedgerOptions& options, std::unique_ptr<Ledger>* ledger) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing && !options.read_only;
+  db_options.create_missing_column_families = !options.read_only;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families{
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {kEventsFamily, rocksdb::ColumnFamilyOptions()},
+      {kSnapshotsFamily, rocksdb::ColumnFamilyOptions()},
+      {kMetaFamily, rocksdb::ColumnFamilyOptions()},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = options.read_only
+                          ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &raw)
+                          : rocksdb::DB::Open(db_options, path, families, &handles, &raw);
+  if (!s.ok()) return from_rocksdb(s, "opening " + path);
+  auto opened = std::make_unique<RocksLedger>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options);
+  if (Status loaded = opened->load_head(); !loaded.is_ok()) return loaded;
+  *ledger = std::move(opened);
+  return Status::ok();
+}
+
+}  // namespace liql

@@ -1,0 +1,91 @@
+#pragma once
+// The append-only event log in RocksDB (SPEC §6, docs/LOG_FORMAT.md).
+//
+//   column family `events`:    key = seq (8-byte big-endian), value = Record
+//                              {seq, Event buffer, chain}, chain(seq) =
+//                              SHA-256(chain(seq − 1) || Event bytes)
+//   column family `snapshots`: key = seq, value = canonical state + its hash
+//   column family `meta`:      format version, head seq, head chain, head ts
+//
+// The ledger knows the record format and the log's own rules (seq from 1,
+// genesis first and only first, ts never decreasing, the chain); it knows
+// nothing of health or of what events mean.
+//
+// Thread safety: one Ledger may be used from one thread at a time. RocksDB's
+// lock file keeps a second writer process out; readers open it read-only.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+#include "liqledger_generated.h"
+#include "schemas/sha256.h"
+
+namespace liql {
+
+inline constexpr uint32_t kLogFormatVersion = 1;
+
+struct LedgerOptions {
+  bool create_if_missing = true;
+  bool sync = false;       // fsync the WAL before an append is acknowledged
+  bool read_only = false;  // a reader: never writes; sees the log as of open()
+};
+
+struct Head {
+  uint64_t seq = 0;  // 0: empty log
+  Hash chain{};      // chain(seq); 32 zero bytes for an empty log
+  uint64_t ts = 0;   // ts of the event at seq
+};
+
+// One record read back and verified (FlatBuffers verifier, seq, chain).
+// The pointers stay valid until the reader moves on.
+struct LogRecord {
+  uint64_t seq = 0;
+  std::span<const uint8_t> event_bytes;
+  const fb::Event* event = nullptr;
+  Hash chain{};
+};
+
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+  // The next record in seq order, or false at the end of the range or on
+  // error; status() tells which.
+  virtual bool next(LogRecord* record) = 0;
+  virtual const Status& status() const = 0;
+};
+
+class Ledger {
+ public:
+  static Status open(const std::string& path, const LedgerOptions& options, std::unique_ptr<Ledger>* ledger);
+  virtual ~Ledger() = default;
+
+  virtual Head head() const = 0;
+
+  // Appends Event buffers (each a finished FlatBuffer of root type Event) as
+  // seq head+1, head+2, …, in one atomic write together with the new head.
+  // Refuses the whole batch, writing nothing, when an event is malformed, ts
+  // decreases, or genesis is missing, repeated or not first; *failed_index
+  // then names the offending event of the batch.
+  virtual Status append(std::span<const std::string> events, Head* new_head, size_t* failed_index) = 0;
+
+  // Reads seq in [from_seq, to_seq] (to_seq clamped to the head), verifying
+  // each record and the chain from chain(from_seq − 1), which it reads from
+  // record from_seq − 1.
+  virtual std::unique_ptr<LogReader> read(uint64_t from_seq, uint64_t to_seq) = 0;
+
+  // Snapshots (canonical state bytes + state hash), keyed by seq.
+  virtual Status put_snapshot(uint64_t seq, std::string_view state_bytes, const Hash& state_hash) = 0;
+  // The newest snapshot with seq ≤ at_seq, or NotFound.
+  virtual Status newest_snapshot(uint64_t at_seq, uint64_t* seq, std::string* state_bytes, Hash* state_hash) = 0;
+  virtual Status list_snapshots(std::vector<uint64_t>* seqs) = 0;
+};
+
+// Encodes seq as the 8-byte big-endian key.
+std::string seq_key(uint64_t seq);
+
+}  // namespace liql

@@ -1,0 +1,19 @@
+#pragma once
+// Structural check of one Event read back from the log or built at the input
+// boundary: a known body type, every required field present, every number in
+// canonical decimal form. What the numbers mean is the engine's business.
+
+#include <string>
+
+#include "liqledger_generated.h"
+
+namespace liql {
+
+// Returns true when well formed; otherwise sets *field and *error.
+bool check_event(const fb::Event& event, std::string* field, std::string* error);
+
+// Verifies `size` bytes as an Event buffer (FlatBuffers verifier) and checks it.
+// REQUIRES data is 8-byte aligned.
+const fb::Event* verify_event_buffer(const uint8_t* data, size_t size, std::string* field, std::string* error);
+
+}  // namespace liql

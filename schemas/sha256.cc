@@ -1,0 +1,64 @@
+#include "schemas/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+namespace liql {
+namespace {
+
+const EVP_MD* sha256_md() {
+  // Fetched once: EVP_MD_fetch per message would dominate the cost of hashing
+  // a 200-byte record.
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
+  if (context_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), sha256_md(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256: cannot initialise OpenSSL digest");
+  }
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
+
+void Sha256::update(const void* data, size_t size) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), data, size);
+}
+
+Hash Sha256::finish() {
+  Hash digest{};
+  unsigned int length = 0;
+  auto* context = static_cast<EVP_MD_CTX*>(context_);
+  EVP_DigestFinal_ex(context, digest.data(), &length);
+  EVP_DigestInit_ex(context, sha256_md(), nullptr);
+  return digest;
+}
+
+Hash sha256(std::string_view bytes) {
+  Sha256 hasher;
+  hasher.update(bytes);
+  return hasher.finish();
+}
+
+Hash chain_next(const Hash& previous, std::span<const uint8_t> event_bytes) {
+  thread_local Sha256 hasher;
+  hasher.update(previous.data(), previous.size());
+  hasher.update(event_bytes.data(), event_bytes.size());
+  return hasher.finish();
+}
+
+std::string to_hex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (uint8_t byte : bytes) {
+    out.push_back(kDigits[byte >> 4]);
+    out.push_back(kDigits[byte & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace liql
