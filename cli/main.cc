@@ -1,0 +1,211 @@
+// liqledger: the command line, a thin shell over the library (ledger/,
+// engine/, replay/). Parses flags, calls the library, prints. Errors go to
+// stderr with a non-zero exit code.
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "replay/account_view.h"
+#include "replay/audit.h"
+#include "replay/jsonl_export.h"
+#include "replay/replay.h"
+#include "schemas/event_types.h"
+
+namespace liql {
+namespace {
+
+constexpr uint64_t kProgressEvery = 1'000'000;
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "liqledger: %s\n", message.c_str());
+  return 1;
+}
+
+Status open_ledger(const std::string& path, bool writer, bool sync, std::unique_ptr<Ledger>* ledger) {
+  LedgerOptions options;
+  options.read_only = !writer;
+  options.create_if_missing = writer;
+  options.sync = sync;
+  return Ledger::open(path, options, ledger);
+}
+
+bool read_input(const std::string& path, std::string* text) {
+  if (path == "-") {
+    std::ostringstream buffer;
+    buffer << std::cin.rdbuf();
+    *text = buffer.str();
+    return true;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  *text = buffer.str();
+  return true;
+}
+
+int run_append(const std::string& db, const std::string& file, bool sync) {
+  std::string text;
+  if (!read_input(file, &text)) return fail("cannot read " + file);
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, true, sync, &ledger); !s.is_ok()) return fail(s.to_string());
+  AppendResult result;
+  InputError error;
+  if (Status s = append_jsonl(*ledger, text, &result, &error); !s.is_ok()) {
+    return fail(s.code() == Status::Code::InvalidArgument ? file + ": " + error.to_string() + " (nothing written)"
+                                                          : s.to_string());
+  }
+  std::printf("appended %llu events, head seq %llu\n", static_cast<unsigned long long>(result.appended),
+              static_cast<unsigned long long>(result.head.seq));
+  return 0;
+}
+
+struct ReplayFlags {
+  uint64_t to = kHeadSeq;
+  bool json = false;
+  bool trace = false;
+};
+
+int run_replay(const std::string& db, const ReplayFlags& flags) {
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  Machine machine;
+  ReplayCounts counts;
+  EventVisitor trace;
+  if (flags.trace) {
+    trace = [](const EventView& view) {
+      std::printf("%s\n", trace_line(view).c_str());
+      return Status::ok();
+    };
+  }
+  if (Status s = replay(*ledger, flags.to, &machine, &counts, trace, kProgressEvery); !s.is_ok()) {
+    return fail(s.to_string());
+  }
+  if (flags.trace) return 0;
+  const State& state = machine.state();
+  const std::string hash = to_hex(state_hash(state));
+  if (flags.json) {
+    std::printf("%s\n", replay_summary_json(state, counts).c_str());
+  } else {
+    std::printf("seq %llu  ts %llu\nstate_hash %s\naccounts %zu\nevents applied %llu, rejected %llu\n",
+                static_cast<unsigned long long>(state.seq), static_cast<unsigned long long>(state.ts), hash.c_str(),
+                state.accounts.size(), static_cast<unsigned long long>(counts.applied),
+                static_cast<unsigned long long>(counts.rejected));
+  }
+  return 0;
+}
+
+int run_audit(const std::string& db, const std::string& format, const std::string& only) {
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  if (format == "csv") std::printf("%s\n", audit_csv_header().c_str());
+  if (format == "table") std::printf("%s\n", audit_table_header().c_str());
+  AuditSummary summary;
+  Machine machine;
+  ReplayCounts counts;
+  auto visit = [&](const EventView& view) {
+    if (!view.outcome.audit) return Status::ok();
+    const LiquidationAudit& audit = *view.outcome.audit;
+    if (!only.empty() && verdict_name(audit.verdict) != only) return Status::ok();
+    if (format == "summary") {
+      summary.add(audit);
+      return Status::ok();
+    }
+    const AuditRecord record{view.record.seq, view.record.event->ts(), audit, state_hash(view.state)};
+    const std::string line = format == "jsonl" ? audit_json(record)
+                             : format == "csv" ? audit_csv(record)
+                                               : audit_table_row(record);
+    std::printf("%s\n", line.c_str());
+    return Status::ok();
+  };
+  if (Status s = replay(*ledger, kHeadSeq, &machine, &counts, visit, kProgressEvery); !s.is_ok()) {
+    return fail(s.to_string());
+  }
+  if (format == "summary") {
+    std::printf("events               %llu (%llu applied, %llu rejected)\n",
+                static_cast<unsigned long long>(counts.applied + counts.rejected),
+                static_cast<unsigned long long>(counts.applied), static_cast<unsigned long long>(counts.rejected));
+    std::printf("accounts             %zu\n", machine.state().accounts.size());
+    std::printf("%s", summary.to_text(machine.state(), state_hash(machine.state())).c_str());
+  }
+  return 0;
+}
+
+int run_account(const std::string& db, uint64_t id, uint64_t at, bool json) {
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  Machine machine;
+  ReplayCounts counts;
+  if (Status s = replay(*ledger, at, &machine, &counts, {}, kProgressEvery); !s.is_ok()) return fail(s.to_string());
+  if (machine.state().account(id) == nullptr) {
+    return fail(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
+  }
+  const std::string out = json ? account_json(machine.state(), id) + "\n" : account_text(machine.state(), id);
+  std::printf("%s", out.c_str());
+  return 0;
+}
+
+int run_export(const std::string& db) {
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  std::unique_ptr<LogReader> reader = ledger->read(1, kHeadSeq);
+  LogRecord record;
+  while (reader->next(&record)) std::printf("%s\n", event_to_json(*record.event).c_str());
+  if (!reader->status().is_ok()) return fail(reader->status().to_string());
+  return 0;
+}
+
+}  // namespace
+}  // namespace liql
+
+int main(int argc, char** argv) {
+  using namespace liql;
+  CLI::App app{"liqledger: replay a leveraged protocol's event log and audit every liquidation (SPEC.md)"};
+  app.require_subcommand(1);
+  std::string db, file, format = "table", only;
+  bool sync = false;
+  ReplayFlags replay_flags;
+  uint64_t account_id = 0, at = kHeadSeq;
+  bool account_json_flag = false;
+
+  auto* append = app.add_subcommand("append", "append JSON Lines events to the ledger (atomic: all lines or none)");
+  append->add_option("DB", db, "ledger directory (created if missing)")->required();
+  append->add_option("FILE", file, "JSON Lines file, or - for stdin")->required();
+  append->add_flag("--sync", sync, "fsync the write-ahead log before acknowledging (survives power loss)");
+
+  auto* replay_cmd = app.add_subcommand("replay", "replay the log and print the state hash");
+  replay_cmd->add_option("DB", db, "ledger directory")->required();
+  replay_cmd->add_option("--to", replay_flags.to, "stop after this seq (default: the head)");
+  replay_cmd->add_flag("--json", replay_flags.json, "print one JSON object");
+  replay_cmd->add_flag("--trace", replay_flags.trace, "print one JSON line per event with the state hash after it");
+
+  auto* audit = app.add_subcommand("audit", "one audit record per liquidation event (SPEC §5.6)");
+  audit->add_option("DB", db, "ledger directory")->required();
+  audit->add_option("--format", format, "table, jsonl, csv or summary")
+      ->check(CLI::IsMember({"table", "jsonl", "csv", "summary"}));
+  audit->add_option("--only", only, "only records with this verdict")
+      ->check(CLI::IsMember({"MINIMAL", "UNDER", "ALLOWED_EXCESS", "OVER_LIMIT", "WRONGFUL", "REJECTED",
+                             "INVALID_RECORD"}));
+
+  auto* account = app.add_subcommand("account", "an account's balances, positions and health");
+  account->add_option("DB", db, "ledger directory")->required();
+  account->add_option("ID", account_id, "account id")->required();
+  account->add_option("--at", at, "as of this seq (default: the head)");
+  account->add_flag("--json", account_json_flag, "print one JSON object");
+
+  auto* export_cmd = app.add_subcommand("export", "write the log as JSON Lines (exact round trip)");
+  export_cmd->add_option("DB", db, "ledger directory")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (append->parsed()) return run_append(db, file, sync);
+  if (replay_cmd->parsed()) return run_replay(db, replay_flags);
+  if (audit->parsed()) return run_audit(db, format, only);
+  if (account->parsed()) return run_account(db, account_id, at, account_json_flag);
+  if (export_cmd->parsed()) return run_export(db);
+  return 1;
+}

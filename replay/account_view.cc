@@ -1,0 +1,93 @@
+#include "replay/account_view.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/health.h"
+
+namespace liql {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Health needs a price for everything the account holds; a stale one still
+// gives figures (flagged not evaluable), a missing one gives none.
+bool priced(const State& state, const Account& account) {
+  for (const auto& entry : account.balances) {
+    if (entry.first != kQuoteAsset && !state.assets.at(entry.first).oracle.present) return false;
+  }
+  for (const auto& entry : account.positions) {
+    if (!state.markets.at(entry.first).oracle.present) return false;
+  }
+  return true;
+}
+
+Json view(const State& state, AccountId id) {
+  const Account& account = *state.account(id);
+  Json out;
+  out["account"] = id;
+  out["seq"] = state.seq;
+  out["ts"] = state.ts;
+  Json balances = Json::array();
+  for (const auto& [asset, amount] : account.balances) {
+    const AssetParams& params = state.assets.at(asset).params;
+    balances.push_back(Json{{"asset", asset},
+                            {"symbol", params.symbol},
+                            {"amount", amount.str()},
+                            {"decimal", format_units(amount, params.decimals)}});
+  }
+  out["balances"] = std::move(balances);
+  Json positions = Json::array();
+  for (const auto& [market, position] : account.positions) {
+    const MarketParams& params = state.markets.at(market).params;
+    positions.push_back(Json{{"market", market},
+                             {"symbol", params.symbol},
+                             {"base", position.base.str()},
+                             {"quote", position.quote.str()},
+                             {"base_decimal", format_units(position.base, params.base_decimals)}});
+  }
+  out["positions"] = std::move(positions);
+  out["evaluable"] = evaluable(state, account, state.ts);
+  if (!priced(state, account)) {
+    out["health"] = nullptr;
+    return out;
+  }
+  const HealthReport report = health_report(state, account);
+  out["equity"] = report.equity.str();
+  out["h_init"] = report.init.str();
+  out["h_target"] = report.target.str();
+  out["h_maint"] = report.maint.str();
+  out["hf_maint"] = report.hf_maint ? report.hf_maint->str() : "inf";
+  out["status"] = std::string(status_name(report.status));
+  return out;
+}
+
+}  // namespace
+
+std::string account_json(const State& state, AccountId id) { return view(state, id).dump(); }
+
+std::string account_text(const State& state, AccountId id) {
+  const Json v = view(state, id);
+  const unsigned qd = state.quote_decimals();
+  std::string out = fmt::format("account {} at seq {} (ts {})\n", id, state.seq, state.ts);
+  for (const auto& balance : v["balances"]) {
+    out += fmt::format("  balance  {:<10} {}\n", balance["symbol"].get<std::string>(),
+                       balance["decimal"].get<std::string>());
+  }
+  for (const auto& position : v["positions"]) {
+    out += fmt::format("  position {:<10} base {} quote {}\n", position["symbol"].get<std::string>(),
+                       position["base_decimal"].get<std::string>(),
+                       format_units(Int(position["quote"].get<std::string>()), qd));
+  }
+  if (!v.contains("equity")) return out + "  health   unavailable (a price is missing)\n";
+  auto quote = [&](const char* key) { return format_units(Int(v[key].get<std::string>()), qd); };
+  out += fmt::format("  equity {}  h_init {}  h_target {}  h_maint {}\n", quote("equity"), quote("h_init"),
+                     quote("h_target"), quote("h_maint"));
+  const std::string hf = v["hf_maint"].get<std::string>();
+  out += fmt::format("  hf_maint {}  status {}{}\n", hf == "inf" ? hf : format_units(Int(hf), 18),
+                     v["status"].get<std::string>(), v["evaluable"].get<bool>() ? "" : "  (a price is stale)");
+  return out;
+}
+
+}  // namespace liql

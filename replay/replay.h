@@ -1,0 +1,86 @@
+#pragma once
+// Replay: the log read back, verified, and applied to the state machine
+// (SPEC §6, §7). The CLI and the tests drive the library through here.
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/machine.h"
+#include "ledger/ledger.h"
+#include "replay/jsonl_import.h"
+
+namespace liql {
+
+inline constexpr uint64_t kHeadSeq = std::numeric_limits<uint64_t>::max();
+
+struct ReplayCounts {
+  uint64_t applied = 0;
+  uint64_t rejected = 0;
+};
+
+// One event as replay applied it; `state` is the state after it.
+struct EventView {
+  const LogRecord& record;
+  const Outcome& outcome;
+  const State& state;
+};
+// A visitor may stop the replay by returning a non-OK status.
+using EventVisitor = std::function<Status(const EventView&)>;
+
+// Replays seq 1..to_seq (clamped to the head) into *machine, which must be
+// fresh. Corruption stops it with a status naming the seq. When `progress`
+// is set, a line goes to stderr every `progress` events.
+Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts,
+              const EventVisitor& visit = {}, uint64_t progress = 0);
+
+// The JSON line `replay --trace` prints for one event:
+// {"seq","type","result":"applied"|"rejected","reason","state_hash"}.
+std::string trace_line(const EventView& view);
+// The object `replay --json` prints:
+// {"seq","ts","state_hash","accounts","events_applied","events_rejected"}.
+std::string replay_summary_json(const State& state, const ReplayCounts& counts);
+
+// Imports JSON Lines against the ledger's head and appends them in one atomic
+// batch: all lines or none. A refused line fills *error (line and field).
+struct AppendResult {
+  uint64_t appended = 0;
+  Head head;
+};
+Status append_jsonl(Ledger& ledger, std::string_view text, AppendResult* result, InputError* error);
+
+// The same input path without a ledger: imports and applies line by line.
+// For tests, the generator and what-if runs. Returns false on a refused line.
+class MemoryRun {
+ public:
+  bool add_line(std::string_view line, size_t line_number, InputError* error);
+  bool add_text(std::string_view text, InputError* error);
+  const Machine& machine() const { return machine_; }
+  const std::vector<Outcome>& outcomes() const { return outcomes_; }
+  const std::vector<std::string>& events() const { return events_; }
+
+ private:
+  Machine machine_;
+  std::vector<Outcome> outcomes_;
+  std::vector<std::string> events_;
+};
+
+// Splits text into lines ('\n', a trailing '\r' dropped), numbered from 1.
+template <typename Visit>
+bool for_each_line(std::string_view text, Visit visit) {
+  size_t line_number = 0;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!visit(line, ++line_number)) return false;
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return true;
+}
+
+}  // namespace liql
