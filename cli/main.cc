@@ -49,14 +49,14 @@ bool read_input(const std::string& path, std::string* text) {
   return true;
 }
 
-int run_append(const std::string& db, const std::string& file, bool sync) {
+int run_append(const std::string& db, const std::string& file, bool sync, uint64_t snapshot_every) {
   std::string text;
   if (!read_input(file, &text)) return fail("cannot read " + file);
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, true, sync, &ledger); !s.is_ok()) return fail(s.to_string());
   AppendResult result;
   InputError error;
-  if (Status s = append_jsonl(*ledger, text, &result, &error); !s.is_ok()) {
+  if (Status s = append_jsonl(*ledger, text, &result, &error, snapshot_every); !s.is_ok()) {
     return fail(s.code() == Status::Code::InvalidArgument ? file + ": " + error.to_string() + " (nothing written)"
                                                           : s.to_string());
   }
@@ -69,6 +69,7 @@ struct ReplayFlags {
   uint64_t to = kHeadSeq;
   bool json = false;
   bool trace = false;
+  bool from_genesis = false;
 };
 
 int run_replay(const std::string& db, const ReplayFlags& flags) {
@@ -83,9 +84,12 @@ int run_replay(const std::string& db, const ReplayFlags& flags) {
       return Status::ok();
     };
   }
-  if (Status s = replay(*ledger, flags.to, &machine, &counts, trace, kProgressEvery); !s.is_ok()) {
-    return fail(s.to_string());
-  }
+  // A trace shows every event, so it starts at genesis; otherwise the newest
+  // snapshot at or before --to is the starting point.
+  const Status replayed = flags.trace || flags.from_genesis
+                              ? replay(*ledger, flags.to, &machine, &counts, trace, kProgressEvery)
+                              : load_state(*ledger, flags.to, &machine, &counts, kProgressEvery);
+  if (!replayed.is_ok()) return fail(replayed.to_string());
   if (flags.trace) return 0;
   const State& state = machine.state();
   const std::string hash = to_hex(state_hash(state));
@@ -141,7 +145,7 @@ int run_account(const std::string& db, uint64_t id, uint64_t at, bool json) {
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   Machine machine;
   ReplayCounts counts;
-  if (Status s = replay(*ledger, at, &machine, &counts, {}, kProgressEvery); !s.is_ok()) return fail(s.to_string());
+  if (Status s = load_state(*ledger, at, &machine, &counts, kProgressEvery); !s.is_ok()) return fail(s.to_string());
   if (machine.state().account(id) == nullptr) {
     return fail(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
   }
@@ -157,6 +161,17 @@ int run_export(const std::string& db) {
   LogRecord record;
   while (reader->next(&record)) std::printf("%s\n", event_to_json(*record.event).c_str());
   if (!reader->status().is_ok()) return fail(reader->status().to_string());
+  return 0;
+}
+
+int run_verify(const std::string& db) {
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  VerifyReport report;
+  if (Status s = verify(*ledger, &report, kProgressEvery); !s.is_ok()) return fail("verify failed: " + s.to_string());
+  std::printf("ok: %llu records, chain verified to head %s; %llu snapshots match; state_hash %s\n",
+              static_cast<unsigned long long>(report.records), to_hex(report.head_chain).c_str(),
+              static_cast<unsigned long long>(report.snapshots), to_hex(report.state_hash).c_str());
   return 0;
 }
 
@@ -177,12 +192,16 @@ int main(int argc, char** argv) {
   append->add_option("DB", db, "ledger directory (created if missing)")->required();
   append->add_option("FILE", file, "JSON Lines file, or - for stdin")->required();
   append->add_flag("--sync", sync, "fsync the write-ahead log before acknowledging (survives power loss)");
+  uint64_t snapshot_every = kDefaultSnapshotEvery;
+  append->add_option("--snapshot-every", snapshot_every, "write a state snapshot every N events (0: never)")
+      ->capture_default_str();
 
   auto* replay_cmd = app.add_subcommand("replay", "replay the log and print the state hash");
   replay_cmd->add_option("DB", db, "ledger directory")->required();
   replay_cmd->add_option("--to", replay_flags.to, "stop after this seq (default: the head)");
   replay_cmd->add_flag("--json", replay_flags.json, "print one JSON object");
   replay_cmd->add_flag("--trace", replay_flags.trace, "print one JSON line per event with the state hash after it");
+  replay_cmd->add_flag("--from-genesis", replay_flags.from_genesis, "ignore snapshots; replay every event");
 
   auto* audit = app.add_subcommand("audit", "one audit record per liquidation event (SPEC §5.6)");
   audit->add_option("DB", db, "ledger directory")->required();
@@ -201,8 +220,13 @@ int main(int argc, char** argv) {
   auto* export_cmd = app.add_subcommand("export", "write the log as JSON Lines (exact round trip)");
   export_cmd->add_option("DB", db, "ledger directory")->required();
 
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "check every record, the hash chain, every snapshot and a full re-replay; exit 0 only if all hold");
+  verify_cmd->add_option("DB", db, "ledger directory")->required();
+
   CLI11_PARSE(app, argc, argv);
-  if (append->parsed()) return run_append(db, file, sync);
+  if (append->parsed()) return run_append(db, file, sync, snapshot_every);
+  if (verify_cmd->parsed()) return run_verify(db);
   if (replay_cmd->parsed()) return run_replay(db, replay_flags);
   if (audit->parsed()) return run_audit(db, format, only);
   if (account->parsed()) return run_account(db, account_id, at, account_json_flag);

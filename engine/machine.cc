@@ -88,9 +88,11 @@ class Journal {
     return state_.account(id);
   }
 
-  // Every listed asset has a funds entry, so this never inserts into the flat map.
+  // Every listed asset has a funds entry (a decoded snapshot restores the zero
+  // ones too); try_emplace keeps this safe either way. The reference is valid
+  // until the next call, which may insert.
   Funds& funds(AssetId asset) {
-    Funds& funds = state_.funds.at(asset);
+    Funds& funds = state_.funds.try_emplace(asset).first->second;
     auto seen = [&](const auto& entry) { return entry.first == asset; };
     if (std::none_of(saved_funds_.begin(), saved_funds_.end(), seen)) saved_funds_.emplace_back(asset, funds);
     return funds;
@@ -99,7 +101,7 @@ class Journal {
   void rollback() {
     for (auto& [id, account] : saved_accounts_) state_.accounts.at(id) = std::move(account);
     for (AccountId id : created_) state_.accounts.erase(id);
-    for (auto& [asset, funds] : saved_funds_) state_.funds.at(asset) = std::move(funds);
+    for (auto& [asset, funds] : saved_funds_) state_.funds[asset] = std::move(funds);
     saved_accounts_.clear();
     created_.clear();
     saved_funds_.clear();
@@ -133,6 +135,13 @@ void mark_rejected(LiquidationAudit& audit, Reason reason) {
   audit.excess_penalty.reset();
   audit.post.reset();
   audit.bankrupt.reset();
+}
+
+// An optional size limit (max_base, max_repay) is an own field of the event:
+// when given it must parse and be > 0 (INVALID_AMOUNT, SPEC §4).
+bool valid_limit(const flatbuffers::String* text, const std::optional<Int>& parsed) {
+  if (text == nullptr) return true;
+  return parsed.has_value() && parsed->sign() > 0;
 }
 
 uint32_t flag_for(Reason reason) {
@@ -290,7 +299,7 @@ Reason Step::list_asset(const fb::AssetSpec& spec) {
 
 Reason Step::set_asset(const fb::AssetSpec& spec) {
   auto it = state_.assets.find(spec.asset());
-  if (it == state_.assets.end()) return Reason::UnknownAsset;
+  if (it == state_.assets.end()) return impossible(Reason::UnknownAsset);
   AssetParams params;
   if (Reason reason = parse_asset_spec(spec, &params); reason != Reason::None) return reason;
   if (params.decimals != it->second.params.decimals) return Reason::InvalidParams;  // decimals never change
@@ -311,7 +320,7 @@ Reason Step::list_market(const fb::MarketSpec& spec) {
 
 Reason Step::set_market(const fb::MarketSpec& spec) {
   auto it = state_.markets.find(spec.market());
-  if (it == state_.markets.end()) return Reason::UnknownMarket;
+  if (it == state_.markets.end()) return impossible(Reason::UnknownMarket);
   MarketParams params;
   if (Reason reason = parse_market_spec(spec, &params); reason != Reason::None) return reason;
   if (params.base_decimals != it->second.params.base_decimals) return Reason::InvalidParams;
@@ -325,12 +334,12 @@ Reason Step::price(const fb::Price& event) {
   Oracle* oracle = nullptr;
   if (by_asset) {
     auto it = state_.assets.find(*event.asset());
-    if (it == state_.assets.end()) return Reason::UnknownAsset;
+    if (it == state_.assets.end()) return impossible(Reason::UnknownAsset);
     if (*event.asset() == kQuoteAsset) return Reason::InvalidFeed;
     oracle = &it->second.oracle;
   } else {
     auto it = state_.markets.find(*event.market());
-    if (it == state_.markets.end()) return Reason::UnknownMarket;
+    if (it == state_.markets.end()) return impossible(Reason::UnknownMarket);
     oracle = &it->second.oracle;
   }
   auto value = read_units(event.price(), kPriceDecimals);
@@ -384,12 +393,13 @@ Reason Step::withdraw(const fb::Transfer& event) {
 Reason Step::trade(const fb::Trade& event) {
   const Market* market = state_.market(event.market());
   if (market == nullptr) return impossible(Reason::UnknownMarket);
-  if (event.taker() == event.maker()) return impossible(Reason::SelfTrade);
+  // Own fields in the order SPEC §4 lists them: INVALID_AMOUNT before SELF_TRADE.
   const MarketParams& params = market->params;
   auto base = read_units(event.base(), params.base_decimals);
   if (!base || base->is_zero() || !(abs(*base) % params.lot_size).is_zero()) return impossible(Reason::InvalidAmount);
   auto price = read_units(event.price(), kPriceDecimals);
   if (!price || price->sign() <= 0) return impossible(Reason::InvalidAmount);
+  if (event.taker() == event.maker()) return impossible(Reason::SelfTrade);
 
   // Prices: the market's oracle, everything either party holds, then the band.
   if (!market_fresh(state_, event.market(), ts_)) {
@@ -535,7 +545,7 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   const bool fresh = evaluable(state_, *account, ts_);
   if (fresh || (observe() && computable(*account))) audit.pre = snapshot(*account);
 
-  if (event.max_base() != nullptr && !audit.requested) {
+  if (!valid_limit(event.max_base(), audit.requested)) {
     return reject_liquidation(audit, impossible(Reason::InvalidAmount));
   }
   if (event.liquidator() == event.account()) return reject_liquidation(audit, impossible(Reason::SelfLiquidation));
@@ -637,7 +647,7 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   const bool fresh = evaluable(state_, *account, ts_);
   if (fresh || (observe() && computable(*account))) audit.pre = snapshot(*account);
 
-  if (event.max_repay() != nullptr && !audit.requested) {
+  if (!valid_limit(event.max_repay(), audit.requested)) {
     return reject_liquidation(audit, impossible(Reason::InvalidAmount));
   }
   if (l == c) return reject_liquidation(audit, impossible(Reason::InvalidParams));
@@ -646,13 +656,20 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   if (debt.sign() >= 0 || account->balance(c).sign() <= 0) {
     return reject_liquidation(audit, impossible(Reason::NothingToLiquidate));
   }
+  // cap < 1 is NOTHING_TO_LIQUIDATE, an own-field check that SPEC §4 runs before
+  // the prices are judged: it uses the stored prices of L and C. Without one of
+  // them the account is not evaluable and STALE_ORACLE follows.
+  const bool priced = asset_price_seen(l).has_value() && asset_price_seen(c).has_value();
+  if (priced && !observe() && token_repay_cap(state_, *account, l, c).sign() < 1) {
+    return reject_liquidation(audit, Reason::NothingToLiquidate);
+  }
   if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
 
   const bool liquidatable =
       audit.pre->status == AccountStatus::Liquidatable || audit.pre->status == AccountStatus::Bankrupt;
   if (!liquidatable && !observe()) return reject_liquidation(audit, Reason::NotLiquidatable);
+  // Past the price check every price the account holds is present.
   const Int cap = token_repay_cap(state_, *account, l, c);
-  if (cap.sign() < 1 && !observe()) return reject_liquidation(audit, Reason::NothingToLiquidate);
   if (liquidatable && cap.sign() >= 1) {
     audit.required = token_required(state_, *account, l, c, cap);
     audit.allowed = token_allowed(state_.protocol.policy, abs(debt), account_health(state_, *account, Level::Maint),

@@ -328,6 +328,9 @@ State decode_state(std::string_view bytes) {
     funds.external = r.integer("funds");
     state.funds.emplace_hint(state.funds.end(), asset, std::move(funds));
   }
+  // The encoding omits all-zero funds, but the machine keeps an entry for every
+  // listed asset: restore them so a decoded state equals the replayed one.
+  for (const auto& entry : state.assets) state.funds.try_emplace(entry.first);
 
   uint8_t mode = r.u8("protocol");
   uint8_t policy = r.u8("protocol");

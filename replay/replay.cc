@@ -54,12 +54,116 @@ std::string replay_summary_json(const State& state, const ReplayCounts& counts) 
   return out.dump();
 }
 
-Status append_jsonl(Ledger& ledger, std::string_view text, AppendResult* result, InputError* error) {
-  // The importer needs the listings and mode in force at the head.
-  Machine head;
+namespace {
+
+void put_u64(std::string& out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+uint64_t get_u64(std::string_view in) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(in[i]);
+  return value;
+}
+
+// Decodes and checks one snapshot payload read from the ledger.
+Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
+                       ReplayCounts* counts) {
+  const std::string where = "snapshot at seq " + std::to_string(seq);
+  if (payload.size() < 16) return Status::corruption(where + ": truncated");
+  const std::string_view bytes = payload.substr(16);
+  if (sha256(bytes) != stored_hash) return Status::corruption(where + ": state hash mismatch");
+  try {
+    *state = decode_state(bytes);
+  } catch (const std::exception& e) {
+    return Status::corruption(where + ": " + e.what());
+  }
+  if (state->seq != seq) return Status::corruption(where + ": holds the state of seq " + std::to_string(state->seq));
+  counts->applied = get_u64(payload);
+  counts->rejected = get_u64(payload.substr(8));
+  if (counts->applied + counts->rejected != seq) return Status::corruption(where + ": event counts do not add up");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& counts) {
+  const std::string bytes = encode_state(machine.state());
+  std::string payload;
+  payload.reserve(16 + bytes.size());
+  put_u64(payload, counts.applied);
+  put_u64(payload, counts.rejected);
+  payload += bytes;
+  return ledger.put_snapshot(machine.state().seq, payload, sha256(bytes));
+}
+
+Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts,
+                        uint64_t* snapshot_seq) {
+  *snapshot_seq = 0;
+  uint64_t seq = 0;
+  std::string payload;
+  Hash stored{};
+  Status found = ledger.newest_snapshot(std::min(to_seq, ledger.head().seq), &seq, &payload, &stored);
+  if (found.code() == Status::Code::NotFound) return Status::ok();
+  if (!found.is_ok()) return found;
+  State state;
+  if (Status s = decode_snapshot(seq, payload, stored, &state, counts); !s.is_ok()) return s;
+  *machine = Machine(std::move(state));
+  *snapshot_seq = seq;
+  return Status::ok();
+}
+
+Status load_state(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts, uint64_t progress) {
+  uint64_t snapshot_seq = 0;
+  if (Status s = restore_snapshot(ledger, to_seq, machine, counts, &snapshot_seq); !s.is_ok()) return s;
+  return replay(ledger, to_seq, machine, counts, {}, progress);
+}
+
+Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress) {
+  std::vector<uint64_t> snapshots;
+  if (Status s = ledger.list_snapshots(&snapshots); !s.is_ok()) return s;
+  const uint64_t head = ledger.head().seq;
+  if (!snapshots.empty() && snapshots.back() > head) {
+    return Status::corruption("snapshot at seq " + std::to_string(snapshots.back()) + " is beyond the head seq " +
+                              std::to_string(head));
+  }
+  size_t next_snapshot = 0;
+  Machine machine;
   ReplayCounts counts;
-  if (Status s = replay(ledger, kHeadSeq, &head, &counts); !s.is_ok()) return s;
-  JsonlImporter importer(head.state());
+  auto check = [&](const EventView& view) {
+    report->records += 1;
+    report->head_chain = view.record.chain;
+    if (next_snapshot == snapshots.size() || snapshots[next_snapshot] != view.record.seq) return Status::ok();
+    uint64_t seq = 0;
+    std::string payload;
+    Hash stored{};
+    if (Status s = ledger.newest_snapshot(view.record.seq, &seq, &payload, &stored); !s.is_ok()) return s;
+    State state;
+    ReplayCounts snapshot_counts;
+    if (Status s = decode_snapshot(seq, payload, stored, &state, &snapshot_counts); !s.is_ok()) return s;
+    if (stored != state_hash(view.state) || snapshot_counts.applied != counts.applied ||
+        snapshot_counts.rejected != counts.rejected) {
+      return Status::corruption("snapshot at seq " + std::to_string(seq) + ": differs from the replayed state");
+    }
+    ++next_snapshot;
+    report->snapshots += 1;
+    return Status::ok();
+  };
+  if (Status s = replay(ledger, kHeadSeq, &machine, &counts, check, progress); !s.is_ok()) return s;
+  if (report->head_chain != ledger.head().chain) {
+    return Status::corruption("meta head chain differs from the chain of record seq " + std::to_string(head));
+  }
+  report->state_hash = state_hash(machine.state());
+  return Status::ok();
+}
+
+Status append_jsonl(Ledger& ledger, std::string_view text, AppendResult* result, InputError* error,
+                    uint64_t snapshot_every) {
+  // The importer needs the listings and mode in force at the head.
+  Machine machine;
+  ReplayCounts counts;
+  if (Status s = load_state(ledger, kHeadSeq, &machine, &counts); !s.is_ok()) return s;
+  JsonlImporter importer(machine.state());
   const bool accepted = for_each_line(
       text, [&](std::string_view line, size_t number) { return importer.add_line(line, number, error); });
   if (!accepted) return Status::invalid_argument(error->to_string());
@@ -72,7 +176,13 @@ Status append_jsonl(Ledger& ledger, std::string_view text, AppendResult* result,
     return s;
   }
   result->appended = importer.events().size();
-  return Status::ok();
+  if (snapshot_every == 0) return Status::ok();
+  // Snapshots are derived data: the events read back (and so checked) from
+  // the log, applied, and the state written at every multiple of the interval.
+  auto snapshot = [&](const EventView& view) {
+    return view.record.seq % snapshot_every == 0 ? put_snapshot(ledger, machine, counts) : Status::ok();
+  };
+  return replay(ledger, kHeadSeq, &machine, &counts, snapshot);
 }
 
 bool MemoryRun::add_line(std::string_view line, size_t line_number, InputError* error) {

@@ -37,6 +37,34 @@ using EventVisitor = std::function<Status(const EventView&)>;
 Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts,
               const EventVisitor& visit = {}, uint64_t progress = 0);
 
+// ---- snapshots (SPEC §6.1) ---------------------------------------------------
+//
+// A snapshot's payload, as the ledger stores it beside its state hash:
+// u64 BE events applied ‖ u64 BE events rejected ‖ canonical state (§7).
+// The state hash covers the canonical state only.
+inline constexpr uint64_t kDefaultSnapshotEvery = 50'000;
+
+// Restores the newest snapshot with seq ≤ to_seq into *machine (a fresh one),
+// after checking its hash; *snapshot_seq = 0 when there is none. A snapshot
+// that fails its check is Corruption naming its seq, never used.
+Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts,
+                        uint64_t* snapshot_seq);
+// The state at to_seq: the newest good snapshot, then replay of what follows.
+Status load_state(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts, uint64_t progress = 0);
+// Writes the snapshot of the machine's state at its seq.
+Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& counts);
+
+// `liqledger verify`: every record (verifier and chain), the head against the
+// last record, every snapshot's hash and its equality with the replayed state.
+// The first failure is returned, naming its seq.
+struct VerifyReport {
+  uint64_t records = 0;
+  uint64_t snapshots = 0;
+  Hash head_chain{};
+  Hash state_hash{};
+};
+Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress = 0);
+
 // The JSON line `replay --trace` prints for one event:
 // {"seq","type","result":"applied"|"rejected","reason","state_hash"}.
 std::string trace_line(const EventView& view);
@@ -50,7 +78,9 @@ struct AppendResult {
   uint64_t appended = 0;
   Head head;
 };
-Status append_jsonl(Ledger& ledger, std::string_view text, AppendResult* result, InputError* error);
+// Snapshots are written at every multiple of `snapshot_every` (0: never).
+Status append_jsonl(Ledger& ledger, std::string_view text, AppendResult* result, InputError* error,
+                    uint64_t snapshot_every = kDefaultSnapshotEvery);
 
 // The same input path without a ledger: imports and applies line by line.
 // For tests, the generator and what-if runs. Returns false on a refused line.

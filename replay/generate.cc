@@ -1,0 +1,826 @@
+#include "replay/generate.h"
+
+#include <array>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/health.h"
+#include "engine/liquidation.h"
+#include "engine/machine.h"
+#include "replay/jsonl_import.h"
+#include "schemas/event_check.h"
+
+namespace liql {
+namespace {
+
+// ---- deterministic randomness ---------------------------------------------------
+
+// splitmix64: tiny and the same sequence everywhere. The standard
+// distributions are not specified bit for bit across libraries, so none is used.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  uint64_t below(uint64_t n) { return next() % n; }  // [0, n), n > 0; the modulo bias does not matter here
+  uint64_t between(uint64_t lo, uint64_t hi) { return lo + below(hi - lo + 1); }  // [lo, hi]
+  bool chance(uint64_t per_mille) { return below(1000) < per_mille; }
+
+ private:
+  uint64_t state_;
+};
+
+// ---- the protocol the market runs on ----------------------------------------------
+
+constexpr AssetId kUsdc = 0;
+constexpr AssetId kEth = 1;
+constexpr AssetId kBtc = 2;
+constexpr MarketId kEthPerp = 1;
+constexpr MarketId kBtcPerp = 2;
+constexpr unsigned kQuoteDecimals = 6;
+constexpr unsigned kPriceDecimals = 18;
+
+// Fixed account ids: makers take the other side of every trade, liquidators
+// run the keeper; ordinary traders start at kFirstTrader.
+constexpr std::array<AccountId, 2> kMakers = {1, 2};
+constexpr std::array<AccountId, 3> kLiquidators = {11, 12, 13};
+constexpr AccountId kFirstTrader = 1000;
+
+// Listed at ts 0. max_oracle_age_us is one hour: every price is republished
+// each round (tens of seconds apart), so nothing ever goes stale.
+constexpr std::string_view kListings[] = {
+    R"({"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":3600000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"})",
+    R"({"type":"list_asset","ts":0,"asset":2,"symbol":"BTC","decimals":8,"borrowable":true,"max_oracle_age_us":3600000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.04"})",
+    R"({"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":3600000000,"max_trade_deviation":"0.05"})",
+    R"({"type":"list_market","ts":0,"market":2,"symbol":"BTC-PERP","base_decimals":8,"margin":{"init":"0.08","target":"0.06","maint":"0.04"},"liquidation_fee":"0.008","lot_size":"0.0001","min_position":"0.001","max_oracle_age_us":3600000000,"max_trade_deviation":"0.05"})",
+};
+constexpr std::string_view kGenesis =
+    R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"})";
+
+// The four prices that move: a coin's spot asset and its perp carry the same
+// price, so each coin (0 = ETH, 1 = BTC) moves as one.
+struct Feed {
+  bool market;
+  uint32_t id;
+  int coin;
+};
+constexpr std::array<Feed, 4> kFeeds = {{{false, kEth, 0}, {false, kBtc, 1}, {true, kEthPerp, 0}, {true, kBtcPerp, 1}}};
+int asset_feed(AssetId asset) { return asset == kEth ? 0 : 1; }
+int market_feed(MarketId market) { return market == kEthPerp ? 2 : 3; }
+
+// Amounts are written with a realistic granularity (cents, micro-ETH, satoshi).
+Int granularity(AssetId asset) {
+  if (asset == kUsdc) return pow10(4);
+  if (asset == kEth) return pow10(12);
+  return Int(1);
+}
+Int round_down(const Int& amount, const Int& step) { return amount - amount % step; }
+Int whole(uint64_t units, unsigned decimals) { return Int(units) * pow10(decimals); }
+
+// ---- the lines ---------------------------------------------------------------------
+
+// One JSON object; keys in the order they are added (that of SPEC §8's example).
+class JsonLine {
+ public:
+  JsonLine(std::string_view type, uint64_t ts) {
+    text_ = "{\"type\":\"";
+    text_ += type;
+    text_ += "\",\"ts\":" + std::to_string(ts);
+  }
+  JsonLine& id(std::string_view key, uint64_t value) {
+    add_key(key);
+    text_ += std::to_string(value);
+    return *this;
+  }
+  // A decimal string in whole units (SPEC §8), never through a double.
+  JsonLine& amount(std::string_view key, const Int& units, unsigned decimals) {
+    add_key(key);
+    text_ += '"' + format_units(units, decimals) + '"';
+    return *this;
+  }
+  std::string done() { return text_ + "}"; }
+
+ private:
+  void add_key(std::string_view key) {
+    text_ += ",\"";
+    text_ += key;
+    text_ += "\":";
+  }
+  std::string text_;
+};
+
+// Applies lines exactly as MemoryRun does (import, verify, apply), without
+// keeping the history: an Outcome is ~2 KB and a run can have 10^6 events.
+class Tracker {
+ public:
+  Outcome apply(std::string_view line, uint64_t line_number) {
+    JsonlImporter importer(machine_.state());
+    InputError error;
+    if (!importer.add_line(line, line_number, &error) || importer.events().size() != 1) {
+      throw std::logic_error("generate: the importer refused a generated line: " + error.to_string());
+    }
+    const std::string& bytes = importer.events().front();
+    std::string field, message;
+    const fb::Event* event =
+        verify_event_buffer(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &field, &message);
+    if (event == nullptr) throw std::logic_error("generate: invalid event buffer: " + field + ": " + message);
+    return machine_.apply(*event, machine_.state().seq + 1);
+  }
+  const State& state() const { return machine_.state(); }
+
+ private:
+  Machine machine_;
+};
+
+// ---- the price path ------------------------------------------------------------------
+
+// The story of both coins: a random walk pulled towards an anchor, a crash of
+// crash_pct (half of it for BTC, so ETH collateral against BTC debt suffers
+// too) in uneven steps — one of them a gap the keeper cannot get ahead of —
+// then a recovery of half the fall.
+constexpr std::array<uint32_t, 9> kCrashWeights = {6, 8, 10, 12, 24, 14, 10, 9, 7};  // percent of the fall, Σ = 100
+constexpr uint32_t kRecoverySteps = 10;
+
+class PricePath {
+ public:
+  explicit PricePath(uint32_t crash_pct)
+      : price_{whole(2000, kPriceDecimals), whole(40000, kPriceDecimals)},
+        anchor_(price_),
+        start_(price_),
+        bottom_(price_),
+        depth_bp_{crash_pct * 100, crash_pct * 50} {}
+
+  const Int& price(int coin) const { return price_[coin]; }
+
+  // ±0.25% per round, plus 2% of the way back to the anchor.
+  void drift(Rng& rng) {
+    for (int coin = 0; coin < 2; ++coin) {
+      const Int move = Int(static_cast<int64_t>(rng.below(5001)) - 2500);
+      set(coin, price_[coin] * (Int(1'000'000) + move) / 1'000'000 + (anchor_[coin] - price_[coin]) / 50);
+    }
+  }
+
+  // Step `step` of the crash: the price is start · (1 − depth · Σ weights so far).
+  void crash_step(size_t step) {
+    if (step == 0) start_ = price_;
+    uint32_t done = 0;
+    for (size_t i = 0; i <= step; ++i) done += kCrashWeights[i];
+    for (int coin = 0; coin < 2; ++coin) {
+      set(coin, start_[coin] * (Int(10'000) - Int(depth_bp_[coin]) * done / 100) / 10'000);
+    }
+    bottom_ = anchor_ = price_;
+  }
+
+  // Step `step` of the recovery: linearly back up half of the fall.
+  void recovery_step(size_t step) {
+    for (int coin = 0; coin < 2; ++coin) {
+      const Int gain = (start_[coin] - bottom_[coin]) / 2;
+      set(coin, bottom_[coin] + gain * Int(step + 1) / kRecoverySteps);
+    }
+    anchor_ = price_;
+  }
+
+ private:
+  // Prices have 4 decimals and stay positive.
+  void set(int coin, const Int& price) {
+    const Int tick = pow10(14);
+    price_[coin] = price < tick ? tick : round_down(price, tick);
+  }
+
+  std::array<Int, 2> price_, anchor_, start_, bottom_;
+  std::array<uint32_t, 2> depth_bp_;
+};
+
+// ---- who may have become liquidatable --------------------------------------------------
+
+// H_maint is linear in every price: a relative move δ of feed f changes it by
+// exposure[f]·δ (exactly, up to one unit of rounding per term). So an account
+// with H_maint = H ≥ 0 stays at or above maintenance while every feed it holds
+// stays within r of its price at the check, on the harmful side, where
+// Σ|exposure|·r ≤ 0.9·H. The watch keeps those bounds per feed and hands back
+// the accounts whose bound a new price crossed: only they are rechecked.
+struct Band {
+  int feed;
+  bool above;  // recheck when the price rises above `bound` (else: falls below it)
+  Int bound;
+};
+
+class RiskWatch {
+ public:
+  void watch(AccountId id, std::vector<Band> bands) {
+    forget(id);
+    for (const Band& band : bands) side(band)[band.feed].emplace(band.bound, id);
+    if (!bands.empty()) bands_.emplace(id, std::move(bands));
+  }
+
+  void forget(AccountId id) {
+    auto it = bands_.find(id);
+    if (it == bands_.end()) return;
+    for (const Band& band : it->second) side(band)[band.feed].erase({band.bound, id});
+    bands_.erase(it);
+  }
+
+  // The accounts whose band on `feed` the new price left, in a fixed order; they are forgotten.
+  std::vector<AccountId> crossed(int feed, const Int& price) {
+    std::vector<AccountId> ids;
+    auto& below = below_[feed];
+    for (auto it = below.upper_bound({price, kMaxId}); it != below.end(); ++it) ids.push_back(it->second);
+    auto& above = above_[feed];
+    for (auto it = above.begin(); it != above.end() && it->first < price; ++it) ids.push_back(it->second);
+    for (AccountId id : ids) forget(id);
+    return ids;
+  }
+
+ private:
+  using Bounds = std::array<std::set<std::pair<Int, AccountId>>, 4>;
+  static constexpr AccountId kMaxId = ~AccountId{0};
+  Bounds& side(const Band& band) { return band.above ? above_ : below_; }
+
+  Bounds below_, above_;
+  std::map<AccountId, std::vector<Band>> bands_;
+};
+
+// ---- ordinary accounts ----------------------------------------------------------------
+
+enum class Style : uint8_t {
+  PerpUsdc,        // USDC collateral, perps
+  PerpCollateral,  // ETH or BTC collateral, perps
+  EthBorrowsBtc,   // the classic loan that the crash (ETH falls twice as far) hurts
+  BtcBorrowsEth,   // hurt by the recovery
+  UsdcBorrowsEth,  // a short through the lending side
+  Hybrid,          // ETH and USDC, a BTC loan and perps: cross margin
+};
+
+struct Trader {
+  AccountId id = 0;
+  Style style = Style::PerpUsdc;
+  uint32_t appetite = 0;  // per mille of its free initial margin a new risk may use
+  bool goes_long = true;
+  MarketId market = kEthPerp;   // the perp it trades
+  AssetId collateral = kUsdc;   // what it deposits first
+  AssetId loan = kUsdc;         // what it borrows; kUsdc: nothing
+};
+
+struct Risk {
+  AccountStatus status = AccountStatus::Healthy;
+  Int maint;                     // H_maint
+  std::array<Int, 4> exposure;   // ∂H_maint / (relative move) per feed
+  bool liquidatable() const { return status == AccountStatus::Liquidatable || status == AccountStatus::Bankrupt; }
+};
+
+// ---- the generator ------------------------------------------------------------------------
+
+enum class Phase { Drift, Crash, Bottom, Recovery, Calm };
+
+// Progress (per mille of the events) at which the story moves on.
+constexpr uint64_t kOnboardingEnd = 400;
+constexpr uint64_t kCrashStart = 550;
+constexpr uint64_t kRecoveryStart = 680;
+
+class Generator {
+ public:
+  Generator(const GenerateOptions& options, const std::function<void(std::string_view)>& sink)
+      : options_(options), sink_(sink), rng_(options.seed), path_(options.crash_pct) {
+    // Enough for the crash rounds, when a large part of the book falls through at once.
+    keeper_budget_ = 32 + options.accounts / 16;
+  }
+
+  void run() {
+    setup();
+    while (!full()) round();
+    if (options_.progress) report();
+  }
+
+ private:
+  // ---- output ----
+  bool full() const { return written_ >= options_.events; }
+  uint64_t progress() const { return written_ * 1000 / options_.events; }
+  void pass_time(uint64_t min_ms, uint64_t max_ms) { ts_ += rng_.between(min_ms, max_ms) * 1000; }
+
+  // Writes one line and applies it. REQUIRES !full().
+  Outcome emit(const std::string& line) {
+    Outcome outcome = tracker_.apply(line, written_ + 1);
+    sink_(line);
+    ++written_;
+    if (options_.progress && written_ % std::max<uint64_t>(1, options_.events / 10) == 0) {
+      std::fprintf(stderr, "generate: %llu of %llu events\n", static_cast<unsigned long long>(written_),
+                   static_cast<unsigned long long>(options_.events));
+    }
+    count(outcome);
+    return outcome;
+  }
+
+  void count(const Outcome& outcome) {
+    if (!outcome.audit) return;
+    if (!outcome.applied()) {
+      ++stats_.liquidations_rejected;
+      return;
+    }
+    ++stats_.liquidations;
+    if (outcome.audit->verdict == Verdict::Minimal) ++stats_.minimal;
+    if (outcome.audit->bankrupt) ++stats_.bankruptcies;
+  }
+
+  void report() const {
+    std::fprintf(stderr, "generate: %llu liquidations applied (%llu minimal, %llu bankruptcies), %llu rejected\n",
+                 static_cast<unsigned long long>(stats_.liquidations), static_cast<unsigned long long>(stats_.minimal),
+                 static_cast<unsigned long long>(stats_.bankruptcies),
+                 static_cast<unsigned long long>(stats_.liquidations_rejected));
+  }
+
+  // ---- state ----
+  const State& state() const { return tracker_.state(); }
+  const Account* account(AccountId id) const { return state().account(id); }
+  Int init_health(AccountId id) const {
+    const Account* a = account(id);
+    return a == nullptr ? Int(0) : account_health(state(), *a, Level::Init).value;
+  }
+  const Int& oracle(MarketId market) const { return state().markets.at(market).oracle.price; }
+  const Int& feed_price(int feed) const {
+    const Feed& f = kFeeds[feed];
+    return f.market ? state().markets.at(f.id).oracle.price : state().assets.at(f.id).oracle.price;
+  }
+
+  // Base units of `market` worth `quote` quote units at the oracle, down to whole lots.
+  Int lots_worth(MarketId market, const Int& quote) const {
+    const MarketParams& params = state().markets.at(market).params;
+    const Int base = muldiv_floor(quote, pow10(params.base_decimals + 18), oracle(market) * pow10(kQuoteDecimals));
+    return round_down(base, params.lot_size);
+  }
+  // Units of `asset` worth `quote` quote units, down to the asset's granularity.
+  Int units_worth(AssetId asset, const Int& quote) const {
+    const Int units = muldiv_floor(quote, pow10(state().assets.at(asset).params.decimals + 18),
+                                   asset_price(state(), asset) * pow10(kQuoteDecimals));
+    return round_down(units, granularity(asset));
+  }
+
+  // ---- setup ----
+  void setup() {
+    for (std::string_view line : {kGenesis, kListings[0], kListings[1], kListings[2], kListings[3]}) {
+      if (full()) return;
+      emit(std::string(line));
+    }
+    ts_ = 1000;
+    publish_prices();
+    const uint64_t n = options_.accounts;
+    insurance_deposit(kUsdc, whole(std::max<uint64_t>(1000, n * 20), kQuoteDecimals));
+    insurance_deposit(kEth, whole(5, 18));
+    for (AccountId maker : kMakers) deposit(maker, kUsdc, whole(std::max<uint64_t>(10'000'000, n * 100'000), 6));
+    for (AccountId liquidator : kLiquidators) {
+      deposit(liquidator, kUsdc, whole(std::max<uint64_t>(1'000'000, n * 20'000), 6));
+      deposit(liquidator, kEth, whole(100, 18));
+      deposit(liquidator, kBtc, whole(5, 8));
+    }
+  }
+
+  void insurance_deposit(AssetId asset, const Int& amount) {
+    if (full()) return;
+    pass_time(10, 100);
+    emit(JsonLine("insurance_deposit", ts_).id("asset", asset).amount("amount", amount, decimals(asset)).done());
+  }
+  unsigned decimals(AssetId asset) const { return state().assets.at(asset).params.decimals; }
+
+  // ---- one round: prices, the keeper, the liquidators' hedging, then the traders ----
+  void round() {
+    advance_prices();
+    publish_prices();
+    keeper();
+    unwind_liquidators();
+    const bool crash = phase_ == Phase::Crash;
+    const uint64_t actions = crash ? rng_.between(2, 5) : rng_.between(6, 20);
+    for (uint64_t i = 0; i < actions && !full(); ++i) act();
+  }
+
+  void advance_prices() {
+    switch (phase_) {
+      case Phase::Drift:
+        if (progress() < kCrashStart || options_.crash_pct == 0) return path_.drift(rng_);
+        phase_ = Phase::Crash;
+        step_ = 0;
+        [[fallthrough]];
+      case Phase::Crash:
+        path_.crash_step(step_++);
+        if (step_ == kCrashWeights.size()) phase_ = Phase::Bottom;
+        return;
+      case Phase::Bottom:
+        if (progress() < kRecoveryStart) return path_.drift(rng_);
+        phase_ = Phase::Recovery;
+        step_ = 0;
+        [[fallthrough]];
+      case Phase::Recovery:
+        path_.recovery_step(step_++);
+        if (step_ == kRecoverySteps) phase_ = Phase::Calm;
+        return;
+      case Phase::Calm: return path_.drift(rng_);
+    }
+  }
+
+  // All four feeds at one ts (publish_ts = ts: fresh); after each, the
+  // accounts whose band it crossed are rechecked.
+  void publish_prices() {
+    pass_time(500, 1500);
+    for (int feed = 0; feed < 4 && !full(); ++feed) {
+      const Feed& f = kFeeds[feed];
+      emit(JsonLine("price", ts_)
+               .id(f.market ? "market" : "asset", f.id)
+               .amount("price", path_.price(f.coin), kPriceDecimals)
+               .id("publish_ts", ts_)
+               .done());
+      for (AccountId id : watch_.crossed(feed, feed_price(feed))) recheck(id);
+    }
+  }
+
+  // ---- risk bookkeeping ----
+  bool is_trader(AccountId id) const { return id >= kFirstTrader; }
+
+  Risk assess(const Account& a) const {
+    Risk risk;
+    const HealthReport report = health_report(state(), a);
+    risk.status = report.status;
+    risk.maint = report.maint;
+    for (const auto& [asset, balance] : a.balances) {
+      if (asset != kUsdc) risk.exposure[asset_feed(asset)] += token_term(state(), asset, balance, Level::Maint);
+    }
+    for (const auto& [market, position] : a.positions) {
+      const PerpTerm term = perp_term(state(), market, position, Level::Maint);
+      risk.exposure[market_feed(market)] += notional(state(), market, position.base) - term.requirement;
+    }
+    return risk;
+  }
+
+  std::vector<Band> bands(const Risk& risk) const {
+    Int total = 0;
+    for (const Int& e : risk.exposure) total += abs(e);
+    if (total.is_zero()) return {};
+    // Below 100 units the rounding slack is not worth it: recheck on any harmful move.
+    const Int r_ppm = risk.maint < 100 ? Int(0) : fdiv(risk.maint * 900'000, total);
+    std::vector<Band> out;
+    for (int feed = 0; feed < 4; ++feed) {
+      const Int& e = risk.exposure[feed];
+      if (e.is_zero()) continue;
+      const Int& price = feed_price(feed);
+      const Int move = muldiv_floor(price, r_ppm, Int(1'000'000));
+      if (e.sign() > 0 && move < price) out.push_back(Band{feed, false, price - move});
+      if (e.sign() < 0 && move < price * 1000) out.push_back(Band{feed, true, price + move});
+    }
+    return out;
+  }
+
+  // After an event touched an ordinary account, or a price left its band:
+  // either it waits for the keeper or it is watched again.
+  void recheck(AccountId id) {
+    if (!is_trader(id)) return;
+    pending_.erase(id);
+    const Account* a = account(id);
+    if (a == nullptr) return watch_.forget(id);
+    const Risk risk = assess(*a);
+    if (risk.liquidatable()) {
+      watch_.forget(id);
+      pending_.insert(id);
+    } else {
+      watch_.watch(id, bands(risk));
+    }
+  }
+
+  // ---- the keeper ----
+
+  // Works through the pending accounts from a rotating cursor, with a bounded
+  // number of liquidations per round: in a crash it falls behind, like a real one.
+  void keeper() {
+    uint64_t budget = keeper_budget_;
+    while (budget > 0 && !pending_.empty() && !full()) {
+      auto it = pending_.lower_bound(cursor_);
+      if (it == pending_.end()) it = pending_.begin();
+      const AccountId id = *it;
+      pending_.erase(it);
+      cursor_ = id + 1;
+      liquidate_account(id, &budget);
+    }
+  }
+
+  // Liquidates one account until it is no longer liquidatable (at most 4 events a round).
+  void liquidate_account(AccountId id, uint64_t* budget) {
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      const Account* a = account(id);
+      const Risk risk = assess(*a);
+      if (!risk.liquidatable()) return watch_.watch(id, bands(risk));
+      if (*budget == 0 || full()) break;
+      --*budget;
+      pass_time(20, 200);
+      const bool capped = rng_.chance(40);  // a keeper with limited inventory: → UNDER
+      const Outcome outcome = a->positions.empty() ? liquidate_token(id, capped) : liquidate_perp(id, capped);
+      if (!outcome.applied()) return;  // left alone until an event touches it again
+    }
+    pending_.insert(id);  // still liquidatable: next round
+  }
+
+  AccountId next_liquidator() { return kLiquidators[next_liquidator_++ % kLiquidators.size()]; }
+
+  // The largest position first (by notional).
+  MarketId largest_position(const Account& a) const {
+    MarketId best = a.positions.begin()->first;
+    Int best_size = -1;
+    for (const auto& [market, position] : a.positions) {
+      const Int size = abs(notional(state(), market, position.base));
+      if (size > best_size) best = market, best_size = size;
+    }
+    return best;
+  }
+
+  Outcome liquidate_perp(AccountId id, bool capped) {
+    const Account& a = *account(id);
+    const MarketId market = largest_position(a);
+    JsonLine line("liquidate_perp", ts_);
+    line.id("liquidator", next_liquidator()).id("account", id).id("market", market);
+    if (capped) {
+      const MarketParams& params = state().markets.at(market).params;
+      const Int half = round_down(perp_required(state(), a, market).size / 2, params.lot_size);
+      if (half.sign() > 0) line.amount("max_base", half, params.base_decimals);
+    }
+    return emit(line.done());
+  }
+
+  // Repays the largest debt, seizing the most valuable collateral.
+  Outcome liquidate_token(AccountId id, bool capped) {
+    const Account& a = *account(id);
+    AssetId liability = kUsdc, collateral = kUsdc;
+    Int worst = 0, best = 0;
+    for (const auto& [asset, balance] : a.balances) {
+      const Int v = value(state(), asset, balance);
+      if (v < worst) liability = asset, worst = v;
+      if (v > best) collateral = asset, best = v;
+    }
+    JsonLine line("liquidate_token", ts_);
+    line.id("liquidator", next_liquidator()).id("account", id);
+    line.id("liability_asset", liability).id("collateral_asset", collateral);
+    if (capped && worst.sign() < 0 && best.sign() > 0) {
+      const Int cap = token_repay_cap(state(), a, liability, collateral);
+      const Int half = cap.sign() > 0 ? token_required(state(), a, liability, collateral, cap) / 2 : Int(0);
+      if (half.sign() > 0) line.amount("max_repay", half, decimals(liability));
+    }
+    return emit(line.done());
+  }
+
+  // Liquidators hand the positions they took over to a maker at the oracle
+  // price, so their own risk stays flat.
+  void unwind_liquidators() {
+    for (AccountId liquidator : kLiquidators) {
+      const Account* a = account(liquidator);
+      if (a == nullptr) continue;
+      const std::vector<std::pair<MarketId, Position>> positions(a->positions.begin(), a->positions.end());
+      for (const auto& [market, position] : positions) {
+        if (full()) return;
+        pass_time(50, 300);
+        trade(liquidator, market, -position.base, oracle(market));
+      }
+    }
+  }
+
+  // ---- trading ----
+  Outcome trade(AccountId taker, MarketId market, const Int& base, const Int& price) {
+    const MarketParams& params = state().markets.at(market).params;
+    const AccountId maker = kMakers[rng_.below(kMakers.size())];
+    return emit(JsonLine("trade", ts_)
+                    .id("market", market)
+                    .id("taker", taker)
+                    .id("maker", maker)
+                    .amount("base", base, params.base_decimals)
+                    .amount("price", price, kPriceDecimals)
+                    .done());
+  }
+
+  // The taker pays the maker's spread: up to 0.1% off the oracle, against it.
+  Int taker_price(MarketId market, bool buys) {
+    const Int spread_ppm = Int(rng_.below(1001));
+    const Int& p = oracle(market);
+    const Int tick = pow10(12);
+    return buys ? round_down(p + muldiv_ceil(p, spread_ppm, Int(1'000'000)) + tick - 1, tick)
+                : round_down(p - muldiv_ceil(p, spread_ppm, Int(1'000'000)), tick);
+  }
+
+  // Opens or grows a position using `per_mille` of the free initial margin:
+  // a notional N costs about N·(margin.init + spread) of it.
+  void open(Trader& t, MarketId market, uint32_t per_mille, bool goes_long) {
+    const Int free = init_health(t.id);
+    if (free.sign() <= 0 || full()) return;
+    const MarketParams& params = state().markets.at(market).params;
+    const Int budget = free * per_mille / 1000;
+    const Int size = lots_worth(market, muldiv_floor(budget, wad(), params.margin.init + pow10(15)));
+    if (size < params.lot_size) return;
+    pass_time(200, 3000);
+    trade(t.id, market, goes_long ? size : Int(-size), taker_price(market, goes_long));
+    recheck(t.id);
+  }
+
+  // Closes `per_mille` of a position (all of it at 1000 or when less than a lot is left).
+  void reduce(Trader& t, MarketId market, uint32_t per_mille) {
+    const Position* position = account(t.id)->position(market);
+    if (position == nullptr || full()) return;
+    const Int size = abs(position->base);
+    Int part = round_down(size * per_mille / 1000, state().markets.at(market).params.lot_size);
+    if (part.is_zero() || part > size) part = size;
+    const bool buys = position->base.sign() < 0;
+    pass_time(200, 3000);
+    trade(t.id, market, buys ? part : Int(-part), taker_price(market, buys));
+    recheck(t.id);
+  }
+
+  // ---- money in and out ----
+  void deposit(AccountId id, AssetId asset, const Int& amount) {
+    if (full() || amount.sign() <= 0) return;
+    pass_time(200, 3000);
+    emit(JsonLine("deposit", ts_).id("account", id).id("asset", asset).amount("amount", amount, decimals(asset)).done());
+    recheck(id);
+  }
+
+  void withdraw(AccountId id, AssetId asset, const Int& amount) {
+    if (full() || amount.sign() <= 0) return;
+    pass_time(200, 3000);
+    emit(JsonLine("withdraw", ts_).id("account", id).id("asset", asset).amount("amount", amount, decimals(asset)).done());
+    recheck(id);
+  }
+
+  // A deposit size in USDC: 100 to ~1M, most in the thousands.
+  Int deposit_value() {
+    const uint64_t roll = rng_.below(100);
+    const unsigned exponent = roll < 30 ? 2 : roll < 70 ? 3 : roll < 95 ? 4 : 5;
+    uint64_t low = 1;
+    for (unsigned i = 0; i < exponent; ++i) low *= 10;
+    return whole(rng_.between(low, low * 10 - 1), kQuoteDecimals);
+  }
+
+  // Borrows (withdraws beyond the balance) `loan` for `per_mille` of the free
+  // initial margin; each unit of debt costs its value · liab_weight.init.
+  void borrow(Trader& t, uint32_t per_mille) {
+    if (t.loan == kUsdc || account(t.id)->balance(t.loan).sign() > 0) return;
+    const Int free = init_health(t.id);
+    if (free.sign() <= 0) return;
+    const Int budget = free * per_mille / 1000;
+    const Int& weight = state().assets.at(t.loan).params.liab_weight.init;
+    withdraw(t.id, t.loan, units_worth(t.loan, muldiv_floor(budget, wad(), weight)));
+  }
+
+  // Takes out part of the free margin: USDC first, else collateral.
+  void take_profit(Trader& t) {
+    const Int free = init_health(t.id);
+    if (free.sign() <= 0) return;
+    const Int budget = free * rng_.between(100, 800) / 1000;
+    const Int usdc = account(t.id)->balance(kUsdc);
+    if (usdc.sign() > 0) {
+      return withdraw(t.id, kUsdc, round_down(budget < usdc ? budget : usdc, granularity(kUsdc)));
+    }
+    const Int held = account(t.id)->balance(t.collateral);
+    if (t.collateral == kUsdc || held.sign() <= 0) return;
+    const Int& weight = state().assets.at(t.collateral).params.asset_weight.init;
+    const Int amount = units_worth(t.collateral, muldiv_floor(budget, wad(), weight));
+    withdraw(t.id, t.collateral, amount < held ? amount : held);
+  }
+
+  // Adds collateral, or repays part of a loan.
+  void add_funds(Trader& t) {
+    const Int debt = account(t.id)->balance(t.loan);
+    if (t.loan != kUsdc && debt.sign() < 0 && rng_.chance(500)) {
+      const Int part = round_down(-debt * rng_.between(200, 1000) / 1000, granularity(t.loan));
+      return deposit(t.id, t.loan, part.is_zero() ? Int(-debt) : part);
+    }
+    const Int amount = deposit_value() / 5;
+    if (t.collateral == kUsdc) return deposit(t.id, kUsdc, round_down(amount, granularity(kUsdc)));
+    deposit(t.id, t.collateral, units_worth(t.collateral, amount));
+  }
+
+  // ---- ordinary accounts' life ----
+  Trader new_trader() {
+    Trader t;
+    t.id = kFirstTrader + traders_.size();
+    const uint64_t roll = rng_.below(1000);
+    t.style = roll < 480   ? Style::PerpUsdc
+              : roll < 630 ? Style::PerpCollateral
+              : roll < 790 ? Style::EthBorrowsBtc
+              : roll < 860 ? Style::BtcBorrowsEth
+              : roll < 930 ? Style::UsdcBorrowsEth
+                           : Style::Hybrid;
+    // Half are careful, a third bold, the rest at the edge of their limit.
+    const uint64_t temper = rng_.below(100);
+    t.appetite = temper < 50 ? rng_.between(200, 700) : temper < 85 ? rng_.between(700, 950) : rng_.between(950, 990);
+    t.goes_long = rng_.chance(600);
+    t.market = rng_.chance(700) ? kEthPerp : kBtcPerp;
+    switch (t.style) {
+      case Style::PerpUsdc: break;
+      case Style::PerpCollateral: t.collateral = rng_.chance(600) ? kEth : kBtc; break;
+      case Style::EthBorrowsBtc: t.collateral = kEth, t.loan = kBtc; break;
+      case Style::BtcBorrowsEth: t.collateral = kBtc, t.loan = kEth; break;
+      case Style::UsdcBorrowsEth: t.loan = kEth; break;
+      case Style::Hybrid: t.collateral = kEth, t.loan = kBtc; break;
+    }
+    return t;
+  }
+
+  // A new account: its collateral, then its loan and/or its first position.
+  void onboard() {
+    traders_.push_back(new_trader());
+    Trader& t = traders_.back();
+    const Int size = deposit_value();
+    if (t.collateral == kUsdc) {
+      deposit(t.id, kUsdc, size);
+    } else {
+      deposit(t.id, t.collateral, units_worth(t.collateral, size));
+    }
+    if (t.style == Style::PerpCollateral || t.style == Style::Hybrid) {
+      deposit(t.id, kUsdc, round_down(size / 10, granularity(kUsdc)));
+    }
+    const bool trades = t.style == Style::PerpUsdc || t.style == Style::PerpCollateral || t.style == Style::Hybrid;
+    if (t.loan != kUsdc) borrow(t, trades ? t.appetite / 2 : t.appetite);
+    if (trades) open(t, t.market, t.appetite, t.goes_long);
+  }
+
+  bool onboarding() const { return traders_.size() < options_.accounts && progress() < kOnboardingEnd; }
+
+  // One action of the crowd: new accounts early on, then trading, funding,
+  // withdrawals, loans and, rarely, a keeper poking a healthy account.
+  void act() {
+    if (onboarding() && (traders_.empty() || rng_.chance(800))) return onboard();
+    if (traders_.empty()) return;
+    Trader& t = traders_[rng_.below(traders_.size())];
+    const Risk risk = assess(*account(t.id));
+    const bool healthy = risk.status == AccountStatus::Healthy;
+    const uint64_t roll = rng_.below(1000);
+    if (roll < 15) return probe(t, risk);
+    if (roll < 450) return trade_more(t, healthy);
+    if (roll < 580) return add_funds(t);
+    if (roll < 730) return healthy ? take_profit(t) : add_funds(t);
+    if (roll < 830 && healthy) return borrow(t, rng_.between(t.appetite / 3, t.appetite));
+    if (healthy) open(t, t.market == kEthPerp ? kBtcPerp : kEthPerp, t.appetite / 2, rng_.chance(500));
+  }
+
+  void trade_more(Trader& t, bool healthy) {
+    const Position* position = account(t.id)->position(t.market);
+    if (position == nullptr) {
+      if (healthy) open(t, t.market, rng_.between(t.appetite / 2, t.appetite), t.goes_long);
+      return;
+    }
+    const uint64_t roll = rng_.below(100);
+    if (roll < 45 && healthy) return open(t, t.market, rng_.between(t.appetite / 2, t.appetite), position->base.sign() > 0);
+    reduce(t, t.market, roll < 80 ? static_cast<uint32_t>(rng_.between(100, 700)) : 1000);
+  }
+
+  // A keeper trying an account that is not liquidatable: → NOT_LIQUIDATABLE.
+  void probe(Trader& t, const Risk& risk) {
+    if (risk.liquidatable() || full()) return;
+    const Account& a = *account(t.id);
+    pass_time(20, 200);
+    if (!a.positions.empty()) {
+      emit(JsonLine("liquidate_perp", ts_)
+               .id("liquidator", next_liquidator())
+               .id("account", t.id)
+               .id("market", a.positions.begin()->first)
+               .done());
+    } else if (t.loan != kUsdc && a.balance(t.loan).sign() < 0 && a.balance(t.collateral).sign() > 0) {
+      emit(JsonLine("liquidate_token", ts_)
+               .id("liquidator", next_liquidator())
+               .id("account", t.id)
+               .id("liability_asset", t.loan)
+               .id("collateral_asset", t.collateral)
+               .done());
+    }
+  }
+
+  struct Stats {
+    uint64_t liquidations = 0, minimal = 0, bankruptcies = 0, liquidations_rejected = 0;
+  };
+
+  const GenerateOptions& options_;
+  const std::function<void(std::string_view)>& sink_;
+  Rng rng_;
+  Tracker tracker_;
+  PricePath path_;
+  RiskWatch watch_;
+  uint64_t written_ = 0;
+  uint64_t ts_ = 0;
+  Phase phase_ = Phase::Drift;
+  size_t step_ = 0;
+  std::vector<Trader> traders_;        // index = id − kFirstTrader
+  std::set<AccountId> pending_;        // liquidatable, waiting for the keeper
+  AccountId cursor_ = 0;
+  uint64_t keeper_budget_ = 0;
+  uint64_t next_liquidator_ = 0;
+  Stats stats_;
+};
+
+}  // namespace
+
+void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink) {
+  if (options.crash_pct > 95) throw std::invalid_argument("crash_pct must be between 0 and 95");
+  if (options.events == 0) return;
+  Generator(options, sink).run();
+}
+
+}  // namespace liql

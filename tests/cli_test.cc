@@ -1,0 +1,202 @@
+// The liqledger binary end to end: the exact command lines of the README,
+// their output formats, exit codes and error messages.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_dirs.h"
+
+namespace liql {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  // stdout, then stderr after the marker when asked
+};
+
+// Runs the CLI through the shell; stderr is captured into `err` when given.
+CliRun cli(const std::string& arguments, const std::string& err_path = "") {
+  const std::string command =
+      std::string(LIQL_CLI_PATH) + " " + arguments + (err_path.empty() ? " 2>/dev/null" : " 2>" + err_path);
+  CliRun run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> buffer;
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// SPEC §8's example, with close_factor policy in force.
+const char* kExample = R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"set_protocol","ts":0,"policy":"close_factor","close_factor":"0.5","full_liquidation_hf":"0.95","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"}
+{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
+{"type":"price","ts":1000,"market":1,"price":"2000"}
+{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
+{"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"100000"}
+{"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"}
+{"type":"price","ts":4000,"market":1,"price":"1800"}
+{"type":"liquidate_perp","ts":5000,"liquidator":8,"account":7,"market":1}
+)";
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(dir_.path("example.jsonl")) << kExample;
+    db_ = dir_.path("db");
+    const CliRun run = cli("append " + db_ + " " + dir_.path("example.jsonl"));
+    ASSERT_EQ(run.exit_code, 0);
+    ASSERT_EQ(run.out, "appended 10 events, head seq 10\n");
+  }
+  testing::ScratchDir dir_;
+  std::string db_;
+};
+
+TEST_F(CliTest, ReplayJsonHasTheDocumentedFields) {
+  const CliRun run = cli("replay " + db_ + " --json");
+  ASSERT_EQ(run.exit_code, 0);
+  const auto out = nlohmann::json::parse(run.out);
+  EXPECT_EQ(out["seq"], 10);
+  EXPECT_EQ(out["ts"], 5000);
+  EXPECT_EQ(out["accounts"], 2);
+  EXPECT_EQ(out["events_applied"], 10);
+  EXPECT_EQ(out["events_rejected"], 0);
+  EXPECT_EQ(out["state_hash"].get<std::string>().size(), 64u);
+}
+
+TEST_F(CliTest, TraceHasOneLinePerEventAndEndsOnTheReplayHash) {
+  const CliRun trace = cli("replay " + db_ + " --trace");
+  ASSERT_EQ(trace.exit_code, 0);
+  const auto lines = lines_of(trace.out);
+  ASSERT_EQ(lines.size(), 10u);
+  const auto first = nlohmann::json::parse(lines.front());
+  EXPECT_EQ(first["seq"], 1);
+  EXPECT_EQ(first["type"], "genesis");
+  EXPECT_EQ(first["result"], "applied");
+  const auto last = nlohmann::json::parse(lines.back());
+  EXPECT_EQ(last["type"], "liquidate_perp");
+  const auto summary = nlohmann::json::parse(cli("replay " + db_ + " --json").out);
+  EXPECT_EQ(last["state_hash"], summary["state_hash"]);
+  // --to stops at that seq, with the hash the trace showed there.
+  const auto at5 = nlohmann::json::parse(cli("replay " + db_ + " --to 5 --json").out);
+  EXPECT_EQ(at5["seq"], 5);
+  EXPECT_EQ(at5["state_hash"], nlohmann::json::parse(lines[4])["state_hash"]);
+}
+
+TEST_F(CliTest, AuditJsonlMatchesTheSpecExample) {
+  const CliRun run = cli("audit " + db_ + " --format jsonl");
+  ASSERT_EQ(run.exit_code, 0);
+  const auto lines = lines_of(run.out);
+  ASSERT_EQ(lines.size(), 1u);
+  const auto record = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(record["seq"], 10);
+  EXPECT_EQ(record["kind"], "perp");
+  // SPEC §8: s* = 2.906 ETH; HF_maint = 1000/1160 < 0.95 so the whole 4 ETH is allowed and executed.
+  EXPECT_EQ(record["required"], "2906000000");
+  EXPECT_EQ(record["allowed"], "4000000000");
+  EXPECT_EQ(record["executed"], "4000000000");
+  EXPECT_EQ(record["verdict"], "ALLOWED_EXCESS");
+  // Penalty = 1% of 4 · 1800 = 72 USDC: 36 liquidator, 21.6 insurance, 14.4 treasury.
+  EXPECT_EQ(record["penalty"]["total"], "72000000");
+  EXPECT_EQ(record["penalty"]["liquidator"], "36000000");
+  EXPECT_EQ(record["penalty"]["insurance"], "21600000");
+  EXPECT_EQ(record["penalty"]["treasury"], "14400000");
+  EXPECT_EQ(record["pre"]["h_maint"], "-160000000");
+  EXPECT_EQ(record["pre"]["h_target"], "-340000000");
+  EXPECT_EQ(record["pre"]["status"], "LIQUIDATABLE");
+  EXPECT_EQ(record["state_hash"], nlohmann::json::parse(cli("replay " + db_ + " --json").out)["state_hash"]);
+}
+
+TEST_F(CliTest, AuditFiltersAndOtherFormats) {
+  EXPECT_EQ(lines_of(cli("audit " + db_ + " --format jsonl --only MINIMAL").out).size(), 0u);
+  EXPECT_EQ(lines_of(cli("audit " + db_ + " --format jsonl --only ALLOWED_EXCESS").out).size(), 1u);
+  const auto csv = lines_of(cli("audit " + db_ + " --format csv").out);
+  ASSERT_EQ(csv.size(), 2u);
+  EXPECT_EQ(csv[0].substr(0, 12), "seq,ts,kind,");
+  EXPECT_NE(csv[1].find("ALLOWED_EXCESS"), std::string::npos);
+  const CliRun table = cli("audit " + db_);
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_EQ(lines_of(table.out).size(), 2u);
+  const CliRun summary = cli("audit " + db_ + " --format summary");
+  EXPECT_NE(summary.out.find("ALLOWED_EXCESS     1"), std::string::npos) << summary.out;
+  EXPECT_NE(summary.out.find("72 USDC (liquidators 36, insurance 21.6, treasury 14.4)"), std::string::npos)
+      << summary.out;
+}
+
+TEST_F(CliTest, AccountShowsHealthAtAnySeq) {
+  // At seq 9 (price 1800, before the liquidation): equity = 1000 − 8000 + 7200 = 200 USDC,
+  // H_maint = 200 − 5% · 7200 = −160, status LIQUIDATABLE.
+  const auto before = nlohmann::json::parse(cli("account " + db_ + " 7 --at 9 --json").out);
+  EXPECT_EQ(before["equity"], "200000000");
+  EXPECT_EQ(before["h_maint"], "-160000000");
+  EXPECT_EQ(before["status"], "LIQUIDATABLE");
+  ASSERT_EQ(before["positions"].size(), 1u);
+  EXPECT_EQ(before["positions"][0]["base"], "4000000000");
+  // After: the 4 ETH went at 1800 (+7200), minus the 72 penalty: 1000 − 8000 + 7200 − 72 = 128 USDC.
+  const auto after = nlohmann::json::parse(cli("account " + db_ + " 7 --json").out);
+  EXPECT_EQ(after["equity"], "128000000");
+  EXPECT_EQ(after["positions"].size(), 0u);
+  EXPECT_EQ(after["status"], "HEALTHY");
+  EXPECT_NE(cli("account " + db_ + " 99").exit_code, 0);
+}
+
+TEST_F(CliTest, ExportRoundTripsWithTheSameHash) {
+  const CliRun exported = cli("export " + db_);
+  ASSERT_EQ(exported.exit_code, 0);
+  std::ofstream(dir_.path("exported.jsonl")) << exported.out;
+  ASSERT_EQ(cli("append " + dir_.path("db2") + " " + dir_.path("exported.jsonl")).exit_code, 0);
+  EXPECT_EQ(cli("replay " + dir_.path("db2") + " --trace").out, cli("replay " + db_ + " --trace").out);
+  EXPECT_EQ(cli("export " + dir_.path("db2")).out, exported.out);
+}
+
+TEST_F(CliTest, BadInputFailsNamingLineAndFieldAndWritesNothing) {
+  std::ofstream(dir_.path("bad.jsonl"))
+      << R"({"type":"deposit","ts":6000,"account":9,"asset":0,"amount":"1"})" << "\n"
+      << R"({"type":"deposit","ts":6000,"account":9,"asset":0,"amount":"1.0000001"})" << "\n";
+  const std::string before = cli("replay " + db_ + " --json").out;
+  const CliRun run = cli("append " + db_ + " " + dir_.path("bad.jsonl"), dir_.path("err.txt"));
+  EXPECT_NE(run.exit_code, 0);
+  const std::string err = slurp(dir_.path("err.txt"));
+  EXPECT_NE(err.find("line 2"), std::string::npos) << err;
+  EXPECT_NE(err.find("amount"), std::string::npos) << err;
+  EXPECT_EQ(cli("replay " + db_ + " --json").out, before);
+}
+
+TEST_F(CliTest, UsageErrorsAndHelp) {
+  EXPECT_NE(cli("").exit_code, 0);
+  EXPECT_NE(cli("frobnicate").exit_code, 0);
+  EXPECT_NE(cli("replay " + dir_.path("no-such-db")).exit_code, 0);
+  for (const char* command : {"append", "replay", "audit", "account", "export", "generate"}) {
+    const CliRun help = cli(std::string(command) + " --help");
+    EXPECT_EQ(help.exit_code, 0) << command;
+    EXPECT_NE(help.out.find("Usage"), std::string::npos) << command;
+  }
+}
+
+}  // namespace
+}  // namespace liql
