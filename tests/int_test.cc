@@ -1,0 +1,349 @@
+// engine/int.h: exact division helpers, 512-bit muldiv, checked overflow,
+// decimal parsing/formatting and the 32-byte two's complement encoding
+// (SPEC §1, §7, §8). Every expected value is worked out by hand.
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "engine/int.h"
+
+namespace liql {
+namespace {
+
+Int two_pow(unsigned n) { return Int(1) << n; }
+
+// "1" followed by n zeros, as text: an independent way to write 10^n.
+Int ten_pow_text(unsigned n) { return Int("1" + std::string(n, '0')); }
+
+std::array<uint8_t, 32> encode(const Int& value) {
+  std::array<uint8_t, 32> out{};
+  encode_be32(value, out.data());
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// pow10 / wad
+
+TEST(IntPow10, MatchesDecimalText) {
+  EXPECT_EQ(pow10(0), Int(1));
+  EXPECT_EQ(pow10(6), Int(1000000));
+  EXPECT_EQ(pow10(18), Int("1000000000000000000"));
+  EXPECT_EQ(wad(), Int("1000000000000000000"));
+  EXPECT_EQ(Int(kWad), Int("1000000000000000000"));
+  EXPECT_EQ(pow10(76), ten_pow_text(76));
+  EXPECT_EQ(pow10_wide(153), Wide("1" + std::string(153, '0')));
+}
+
+// ---------------------------------------------------------------------------
+// fdiv / cdiv (SPEC §1: toward −∞ / toward +∞, b > 0)
+
+TEST(IntDivision, FloorAndCeilOfPositiveDividends) {
+  // 7/2 = 3.5 → ⌊⌋ = 3, ⌈⌉ = 4
+  EXPECT_EQ(fdiv(Int(7), Int(2)), Int(3));
+  EXPECT_EQ(cdiv(Int(7), Int(2)), Int(4));
+  // exact: 8/2 = 4 either way
+  EXPECT_EQ(fdiv(Int(8), Int(2)), Int(4));
+  EXPECT_EQ(cdiv(Int(8), Int(2)), Int(4));
+  // 1/10^18 = 10^-18 → 0 and 1
+  EXPECT_EQ(fdiv(Int(1), wad()), Int(0));
+  EXPECT_EQ(cdiv(Int(1), wad()), Int(1));
+  // 0 stays 0
+  EXPECT_EQ(fdiv(Int(0), Int(5)), Int(0));
+  EXPECT_EQ(cdiv(Int(0), Int(5)), Int(0));
+}
+
+TEST(IntDivision, NegativeDividendsRoundTowardInfinities) {
+  // −7/2 = −3.5 → ⌊⌋ = −4 (not −3 as truncation would give), ⌈⌉ = −3
+  EXPECT_EQ(fdiv(Int(-7), Int(2)), Int(-4));
+  EXPECT_EQ(cdiv(Int(-7), Int(2)), Int(-3));
+  // −8/2 = −4 exactly
+  EXPECT_EQ(fdiv(Int(-8), Int(2)), Int(-4));
+  EXPECT_EQ(cdiv(Int(-8), Int(2)), Int(-4));
+  // −1/10^18 → −1 and 0
+  EXPECT_EQ(fdiv(Int(-1), wad()), Int(-1));
+  EXPECT_EQ(cdiv(Int(-1), wad()), Int(0));
+  // −10^18 − 1 over 10^18 = −1.000…001 → −2 and −1
+  EXPECT_EQ(fdiv(Int(-wad() - 1), wad()), Int(-2));
+  EXPECT_EQ(cdiv(Int(-wad() - 1), wad()), Int(-1));
+}
+
+TEST(IntDivision, WideOverloadsRoundTheSameWay) {
+  EXPECT_EQ(fdiv(Wide(-7), Wide(2)), Wide(-4));
+  EXPECT_EQ(cdiv(Wide(-7), Wide(2)), Wide(-3));
+  EXPECT_EQ(fdiv(Wide(7), Wide(2)), Wide(3));
+  EXPECT_EQ(cdiv(Wide(7), Wide(2)), Wide(4));
+  // (10^100 + 1) / 10^50 = 10^50 + 10^-50 → 10^50 and 10^50 + 1
+  const Wide big = pow10_wide(100) + 1;
+  EXPECT_EQ(fdiv(big, pow10_wide(50)), pow10_wide(50));
+  EXPECT_EQ(cdiv(big, pow10_wide(50)), pow10_wide(50) + 1);
+  EXPECT_EQ(fdiv(Wide(-big), pow10_wide(50)), Wide(-pow10_wide(50) - 1));
+  EXPECT_EQ(cdiv(Wide(-big), pow10_wide(50)), Wide(-pow10_wide(50)));
+}
+
+// ---------------------------------------------------------------------------
+// muldiv_floor / muldiv_ceil: the product is formed exactly (512 bits)
+
+TEST(IntMulDiv, ProductBeyond256BitsIsExact) {
+  // 10^40 · 10^40 = 10^80 > 2^256 ≈ 1.158·10^77, so a 256-bit product would
+  // overflow; 10^80 / 10^60 = 10^20 exactly.
+  EXPECT_EQ(muldiv_floor(ten_pow_text(40), ten_pow_text(40), ten_pow_text(60)), ten_pow_text(20));
+  EXPECT_EQ(muldiv_ceil(ten_pow_text(40), ten_pow_text(40), ten_pow_text(60)), ten_pow_text(20));
+}
+
+TEST(IntMulDiv, RoundingOfLargeInexactQuotients) {
+  // (10^40 + 1) · 10^40 / (3 · 10^40) = (10^40 + 1) / 3 = 333…333.67 (40 threes)
+  const Int a = ten_pow_text(40) + 1;
+  const Int c = Int(3) * ten_pow_text(40);
+  const Int threes(std::string(40, '3'));  // 333…333, 40 digits
+  EXPECT_EQ(muldiv_floor(a, ten_pow_text(40), c), threes);
+  EXPECT_EQ(muldiv_ceil(a, ten_pow_text(40), c), threes + 1);
+  // Negated: −333…333.67 → floor −333…334, ceil −333…333
+  EXPECT_EQ(muldiv_floor(Int(-a), ten_pow_text(40), c), Int(-threes - 1));
+  EXPECT_EQ(muldiv_ceil(Int(-a), ten_pow_text(40), c), Int(-threes));
+  // The sign may sit on the second factor as well.
+  EXPECT_EQ(muldiv_floor(ten_pow_text(40), Int(-a), c), Int(-threes - 1));
+}
+
+TEST(IntMulDiv, ExtremeOperandsSquareNear2To510) {
+  // (2^255 − 1)² / (2^255 − 1) = 2^255 − 1; the product is ≈ 2^510.
+  const Int m = two_pow(255) - 1;
+  EXPECT_EQ(muldiv_floor(m, m, m), m);
+  EXPECT_EQ(muldiv_ceil(m, m, m), m);
+  // (2^255 − 1) · 2^254 / 2^255 = (2^255 − 1)/2 = 2^254 − 0.5 → 2^254 − 1 and 2^254
+  EXPECT_EQ(muldiv_floor(m, two_pow(254), two_pow(255)), two_pow(254) - 1);
+  EXPECT_EQ(muldiv_ceil(m, two_pow(254), two_pow(255)), two_pow(254));
+  // and negative: −2^254 + 0.5 → −2^254 and −2^254 + 1
+  EXPECT_EQ(muldiv_floor(Int(-m), two_pow(254), two_pow(255)), Int(-two_pow(254)));
+  EXPECT_EQ(muldiv_ceil(Int(-m), two_pow(254), two_pow(255)), Int(-two_pow(254) + 1));
+  const Int c256 = two_pow(255) + (two_pow(255) - 1);  // 2^256 − 1 (largest Int)
+  // (2^256 − 1)·2 / (2^256 − 1) = 2
+  EXPECT_EQ(muldiv_floor(c256, Int(2), c256), Int(2));
+}
+
+TEST(IntMulDiv, ResultThatDoesNotFitThrows) {
+  // 2^200 · 2^100 / 1 = 2^300: the 512-bit product is fine, narrowing is not.
+  EXPECT_THROW(muldiv_floor(two_pow(200), two_pow(100), Int(1)), std::overflow_error);
+  EXPECT_THROW(muldiv_ceil(two_pow(200), two_pow(100), Int(1)), std::overflow_error);
+  EXPECT_THROW(narrow(Wide(1) << 300), std::overflow_error);
+  // 2^300 / 2^100 = 2^200 fits again.
+  EXPECT_EQ(narrow((Wide(1) << 300) / (Wide(1) << 100)), two_pow(200));
+}
+
+// ---------------------------------------------------------------------------
+// checked_int256: overflow traps (SPEC §1: never wrap, never UB)
+
+TEST(IntOverflow, ArithmeticBeyond256BitsThrows) {
+  // checked_int256_t holds magnitudes up to 2^256 − 1.
+  const Int max = two_pow(255) + (two_pow(255) - 1);  // 2^256 − 1
+  EXPECT_THROW(max + 1, std::overflow_error);
+  EXPECT_THROW(Int(-max) - 1, std::overflow_error);
+  EXPECT_THROW(two_pow(255) * 2, std::overflow_error);
+  EXPECT_THROW(two_pow(128) * two_pow(128), std::overflow_error);
+  EXPECT_THROW(pow10(76) * 100, std::overflow_error);  // 10^78 > 2^256
+  // Just inside is fine: 10^76 · 10 = 10^77 < 2^256 ≈ 1.158·10^77.
+  EXPECT_EQ(pow10(76) * 10, ten_pow_text(77));
+}
+
+TEST(IntOverflow, StoredRangeIsTwosComplement256) {
+  // The canonical encoding holds [−2^255, 2^255 − 1].
+  EXPECT_TRUE(fits_twos_complement_256(two_pow(255) - 1));
+  EXPECT_FALSE(fits_twos_complement_256(two_pow(255)));
+  EXPECT_TRUE(fits_twos_complement_256(Int(-two_pow(255))));
+  EXPECT_FALSE(fits_twos_complement_256(Int(-two_pow(255) - 1)));
+  EXPECT_TRUE(fits_twos_complement_256(Int(0)));
+  EXPECT_THROW(stored(two_pow(255)), std::overflow_error);
+  EXPECT_THROW(stored(Int(-two_pow(255) - 1)), std::overflow_error);
+  EXPECT_EQ(stored(Int(-two_pow(255))), Int(-two_pow(255)));
+  EXPECT_EQ(stored(Int(42)), Int(42));
+}
+
+TEST(IntAbs, Magnitude) {
+  EXPECT_EQ(abs(Int(-5)), Int(5));
+  EXPECT_EQ(abs(Int(5)), Int(5));
+  EXPECT_EQ(abs(Int(0)), Int(0));
+  EXPECT_EQ(abs(Int(-two_pow(255))), two_pow(255));
+}
+
+// ---------------------------------------------------------------------------
+// parse_units: exact decimal text → base units (SPEC §8: never through a double)
+
+TEST(IntParseUnits, ExactValues) {
+  // "1.5" ETH with 18 decimals = 15·10^17
+  EXPECT_EQ(parse_units("1.5", 18), Int("1500000000000000000"));
+  // "2000.5" WAD price = 20005·10^17
+  EXPECT_EQ(parse_units("2000.5", 18), Int("2000500000000000000000"));
+  // lot "0.001" with base_decimals 9 = 10^6
+  EXPECT_EQ(parse_units("0.001", 9), Int(1000000));
+  // "1000" USDC = 10^9
+  EXPECT_EQ(parse_units("1000", 6), Int(1000000000));
+  // exactly `decimals` fractional digits is allowed
+  EXPECT_EQ(parse_units("1.123456", 6), Int(1123456));
+  EXPECT_EQ(parse_units("0.000001", 6), Int(1));
+  EXPECT_EQ(parse_units("123", 0), Int(123));
+  EXPECT_EQ(parse_units("0", 6), Int(0));
+  // 0.1 is not representable in binary floating point; here it is exact:
+  // 0.1 + 0.2 = 0.3 in WAD
+  EXPECT_EQ(*parse_units("0.1", 18) + *parse_units("0.2", 18), *parse_units("0.3", 18));
+  EXPECT_EQ(parse_units("0.3", 18), Int("300000000000000000"));
+}
+
+TEST(IntParseUnits, NegativeValues) {
+  // "-0.25" base with 9 decimals = −250 000 000
+  EXPECT_EQ(parse_units("-0.25", 9), Int(-250000000));
+  EXPECT_EQ(parse_units("-4", 9), Int(-4000000000LL));
+  EXPECT_EQ(parse_units("-8000", 6), Int(-8000000000LL));
+}
+
+TEST(IntParseUnits, TooManyDecimalsIsNullopt) {
+  // 7 fractional digits with 6 decimals
+  EXPECT_FALSE(parse_units("1.1234567", 6).has_value());
+  EXPECT_FALSE(parse_units("0.0000001", 6).has_value());
+  // 19 fractional digits for a WAD ratio
+  EXPECT_FALSE(parse_units("0.0000000000000000001", 18).has_value());
+  // lot 0.0001 with 3 decimals
+  EXPECT_FALSE(parse_units("0.0001", 3).has_value());
+  EXPECT_FALSE(parse_units("-0.25", 1).has_value());
+}
+
+TEST(IntParseUnits, MalformedTextIsNullopt) {
+  for (const char* text : {"", "-", ".", "1.", ".5", "1.2.3", "1e5", "abc", "1,5", " 1", "1 ", "--1", "0x10", "1.-5"}) {
+    EXPECT_FALSE(parse_units(text, 6).has_value()) << "text: '" << text << "'";
+  }
+}
+
+TEST(IntParseUnits, ManyDigitsTakeTheWidePath) {
+  // 30 integer digits + 1 fractional, 36 decimals:
+  // 123456789012345678901234567890.5 · 10^36 = 1234567890123456789012345678905 · 10^35
+  EXPECT_EQ(parse_units("123456789012345678901234567890.5", 36),
+            Int("1234567890123456789012345678905" + std::string(35, '0')));
+  // 25 digits, 0 decimals
+  EXPECT_EQ(parse_units("1234567890123456789012345", 0), Int("1234567890123456789012345"));
+  EXPECT_EQ(parse_units("-1234567890123456789012345", 0), Int("-1234567890123456789012345"));
+}
+
+TEST(IntParseUnits, ResultBeyondIntThrowsOverflow) {
+  // 10^76 fits (2^256 ≈ 1.158·10^77) …
+  EXPECT_EQ(parse_units("1", 76), pow10(76));
+  // … 12·10^76 = 1.2·10^77 does not.
+  EXPECT_THROW(parse_units("12", 76), std::overflow_error);
+  // 78-digit integer 2·10^77 > 2^256
+  EXPECT_THROW(parse_units("2" + std::string(77, '0'), 0), std::overflow_error);
+}
+
+// ---------------------------------------------------------------------------
+// format_units: base units → canonical decimal text
+
+TEST(IntFormatUnits, CanonicalText) {
+  EXPECT_EQ(format_units(Int(1500000), 6), "1.5");
+  EXPECT_EQ(format_units(Int(1000000), 6), "1");
+  EXPECT_EQ(format_units(Int(0), 6), "0");
+  EXPECT_EQ(format_units(Int(5), 6), "0.000005");
+  EXPECT_EQ(format_units(Int(-5), 6), "-0.000005");
+  EXPECT_EQ(format_units(Int(-250000000), 9), "-0.25");
+  EXPECT_EQ(format_units(Int(2000), 6), "0.002");  // SPEC §8: H_target after s* = +0.002 USDC
+  EXPECT_EQ(format_units(Int(52308000), 6), "52.308");
+  EXPECT_EQ(format_units(Int(2906000000LL), 9), "2.906");
+  EXPECT_EQ(format_units(Int(123), 0), "123");
+  EXPECT_EQ(format_units(Int("2000500000000000000000"), 18), "2000.5");
+}
+
+TEST(IntFormatUnits, RoundTripWithParse) {
+  for (const char* text : {"0", "1", "-1", "0.000001", "-1234.5", "1000000.123456", "-0.5"}) {
+    const auto units = parse_units(text, 6);
+    ASSERT_TRUE(units.has_value()) << text;
+    EXPECT_EQ(format_units(*units, 6), text);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// encode_be32 / decode_be32: 32-byte big-endian two's complement (SPEC §7)
+
+TEST(IntBe32, KnownImages) {
+  std::array<uint8_t, 32> expected{};
+  EXPECT_EQ(encode(Int(0)), expected);
+
+  expected.fill(0);
+  expected[31] = 0x01;
+  EXPECT_EQ(encode(Int(1)), expected);
+
+  // 256 = 0x0100
+  expected.fill(0);
+  expected[30] = 0x01;
+  EXPECT_EQ(encode(Int(256)), expected);
+
+  // −1 = all ones
+  expected.fill(0xFF);
+  EXPECT_EQ(encode(Int(-1)), expected);
+
+  // −256 = FF…FF 00
+  expected.fill(0xFF);
+  expected[31] = 0x00;
+  EXPECT_EQ(encode(Int(-256)), expected);
+
+  // −2^255 = 80 00…00
+  expected.fill(0x00);
+  expected[0] = 0x80;
+  EXPECT_EQ(encode(Int(-two_pow(255))), expected);
+
+  // 2^255 − 1 = 7F FF…FF
+  expected.fill(0xFF);
+  expected[0] = 0x7F;
+  EXPECT_EQ(encode(two_pow(255) - 1), expected);
+
+  // 2^64 = 00…00 01 | 8 zero bytes (crosses a 64-bit limb boundary)
+  expected.fill(0x00);
+  expected[23] = 0x01;
+  EXPECT_EQ(encode(two_pow(64)), expected);
+
+  // −2^64: two's complement = FF…FF (bytes 0..23) then 00×8
+  expected.fill(0xFF);
+  for (int i = 24; i < 32; ++i) expected[i] = 0x00;
+  EXPECT_EQ(encode(Int(-two_pow(64))), expected);
+}
+
+TEST(IntBe32, RoundTrip) {
+  const Int values[] = {Int(0),
+                        Int(1),
+                        Int(-1),
+                        Int(255),
+                        Int(-255),
+                        Int(256),
+                        two_pow(64),
+                        Int(-two_pow(64)),
+                        two_pow(64) - 1,
+                        Int(-two_pow(64) + 1),
+                        wad(),
+                        Int(-wad()),
+                        Int("-8000000000"),
+                        two_pow(255) - 1,
+                        Int(-two_pow(255)),
+                        Int(-two_pow(255) + 1),
+                        two_pow(254)};
+  for (const Int& value : values) {
+    const auto bytes = encode(value);
+    EXPECT_EQ(decode_be32(bytes.data()), value) << value.str();
+  }
+}
+
+TEST(IntBe32, DecodeReadsTheSignBit) {
+  std::array<uint8_t, 32> bytes{};
+  bytes.fill(0xFF);
+  EXPECT_EQ(decode_be32(bytes.data()), Int(-1));
+  bytes.fill(0x00);
+  bytes[0] = 0x80;
+  EXPECT_EQ(decode_be32(bytes.data()), Int(-two_pow(255)));
+  bytes.fill(0xFF);
+  bytes[0] = 0x7F;
+  EXPECT_EQ(decode_be32(bytes.data()), two_pow(255) - 1);
+  // FF…FE = −2
+  bytes.fill(0xFF);
+  bytes[31] = 0xFE;
+  EXPECT_EQ(decode_be32(bytes.data()), Int(-2));
+}
+
+}  // namespace
+}  // namespace liql
