@@ -163,7 +163,7 @@ std::optional<Int> parse_units(std::string_view text, unsigned decimals) {
   if (!wide) value = small;
   value *= pow10(decimals - scale);
   if (negative) value = -value;
-  return value;
+  return stored(value);  // what the state can hold (SPEC §7), else overflow
 }
 
 std::string format_units(const Int& units, unsigned decimals) {

@@ -53,7 +53,9 @@ Int decode_be32(const uint8_t in[32]);
 
 // Canonical decimal text → base units: text · 10^decimals, exactly.
 // nullopt when the text is malformed or has more than `decimals` fractional
-// digits; throws std::overflow_error when the result does not fit Int.
+// digits; throws std::overflow_error when the result does not fit 32-byte two's
+// complement (the range the state and its encoding hold), so a parameter or
+// amount too large for the state is ARITHMETIC_OVERFLOW, never stored.
 std::optional<Int> parse_units(std::string_view text, unsigned decimals);
 
 // Base units → canonical decimal text with `decimals` fractional digits

@@ -4,7 +4,11 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <chrono>
+#include <filesystem>
+#include <thread>
 
 #include "schemas/event_check.h"
 
@@ -142,7 +146,16 @@ class RocksLedger final : public Ledger {
 
   ~RocksLedger() override {
     for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+    db_.reset();
+    if (!secondary_dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(secondary_dir_, ignored);
+    }
   }
+
+  // A reader is a RocksDB secondary instance: it may open beside a live
+  // writer process, and keeps its own info log in this scratch directory.
+  void own_secondary_dir(std::string dir) { secondary_dir_ = std::move(dir); }
 
   Status load_head() {
     std::string value;
@@ -290,7 +303,16 @@ class RocksLedger final : public Ledger {
   LedgerOptions options_;
   Head head_;
   flatbuffers::FlatBufferBuilder builder_{1024};
+  std::string secondary_dir_;
 };
+
+// A fresh directory for a secondary instance's own files.
+Status make_secondary_dir(std::string* dir) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "liqledger-reader-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) return Status::io_error("cannot create a reader's scratch directory");
+  *dir = pattern;
+  return Status::ok();
+}
 
 }  // namespace
 
@@ -304,6 +326,13 @@ Status Ledger::open(const std::string& path, const LedgerOptions& options, std::
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing && !options.read_only;
   db_options.create_missing_column_families = !options.read_only;
+  // The head in `meta` and the records in `events` are written in one batch;
+  // flushing all column families atomically keeps them consistent on disk too,
+  // so a reader (secondary instance) never sees a head without its records.
+  db_options.atomic_flush = true;
+  // Recovery replays the WAL into memory without flushing: a writer that opens
+  // does not rewrite the files a concurrent reader is opening.
+  db_options.avoid_flush_during_recovery = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families{
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {kEventsFamily, rocksdb::ColumnFamilyOptions()},
@@ -312,11 +341,30 @@ Status Ledger::open(const std::string& path, const LedgerOptions& options, std::
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = options.read_only
-                          ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &raw)
-                          : rocksdb::DB::Open(db_options, path, families, &handles, &raw);
-  if (!s.ok()) return from_rocksdb(s, "opening " + path);
+  std::string secondary_dir;
+  rocksdb::Status s;
+  if (options.read_only) {
+    // Readers never write and never lock: a secondary instance sees the log as
+    // of open() even while another process appends.
+    if (!std::filesystem::exists(path + "/CURRENT")) return Status::not_found("no ledger at " + path);
+    if (Status made = make_secondary_dir(&secondary_dir); !made.is_ok()) return made;
+    db_options.max_open_files = -1;  // required by secondary instances
+    // A writer process that opens or closes meanwhile replaces its MANIFEST;
+    // an open that raced with that fails with IOError and is retried (bounded).
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary_dir, families, &handles, &raw);
+      if (s.ok() || !s.IsIOError()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 << std::min(attempt, 4)));
+    }
+  } else {
+    s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
+  }
+  if (!s.ok()) {
+    if (!secondary_dir.empty()) std::filesystem::remove_all(secondary_dir);
+    return from_rocksdb(s, "opening " + path);
+  }
   auto opened = std::make_unique<RocksLedger>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options);
+  opened->own_secondary_dir(std::move(secondary_dir));
   if (Status loaded = opened->load_head(); !loaded.is_ok()) return loaded;
   *ledger = std::move(opened);
   return Status::ok();

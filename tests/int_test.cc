@@ -347,3 +347,22 @@ TEST(IntBe32, DecodeReadsTheSignBit) {
 
 }  // namespace
 }  // namespace liql
+
+namespace liql {
+namespace {
+
+// 2^255 ≈ 5.79·10^76 < 6·10^76 < 2^256 ≈ 1.16·10^77: the checked 256-bit Int
+// holds it (sign-magnitude), the state's 32-byte two's complement does not, so
+// parsing refuses it as an overflow rather than storing a value that would
+// come back negative from a snapshot.
+TEST(ParseUnitsRange, ValuesBeyondTwosComplementOverflow) {
+  const std::string six_e58 = "6" + std::string(58, '0');  // · 10^18 = 6·10^76
+  EXPECT_THROW(parse_units(six_e58, 18), std::overflow_error);
+  EXPECT_THROW(parse_units("-" + six_e58, 18), std::overflow_error);
+  // 5·10^76 fits: 5·10^76 < 2^255.
+  const std::string five_e58 = "5" + std::string(58, '0');
+  EXPECT_EQ(parse_units(five_e58, 18), Int("5" + std::string(76, '0')));
+}
+
+}  // namespace
+}  // namespace liql
