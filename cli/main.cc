@@ -12,6 +12,7 @@
 
 #include "replay/account_view.h"
 #include "replay/audit.h"
+#include "replay/generate.h"
 #include "replay/jsonl_export.h"
 #include "replay/replay.h"
 #include "schemas/event_types.h"
@@ -120,7 +121,7 @@ int run_audit(const std::string& db, const std::string& format, const std::strin
       summary.add(audit);
       return Status::ok();
     }
-    const AuditRecord record{view.record.seq, view.record.event->ts(), audit, state_hash(view.state)};
+    const AuditRecord record{view.record.seq, view.record.event->ts(), audit, view.hash()};
     const std::string line = format == "jsonl" ? audit_json(record)
                              : format == "csv" ? audit_csv(record)
                                                : audit_table_row(record);
@@ -162,6 +163,18 @@ int run_export(const std::string& db) {
   while (reader->next(&record)) std::printf("%s\n", event_to_json(*record.event).c_str());
   if (!reader->status().is_ok()) return fail(reader->status().to_string());
   return 0;
+}
+
+int run_generate(const GenerateOptions& options) {
+  try {
+    generate_market(options, [](std::string_view line) {
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+    });
+  } catch (const std::exception& e) {
+    return fail(std::string("generate: ") + e.what());
+  }
+  return std::ferror(stdout) ? fail("generate: cannot write to stdout") : 0;
 }
 
 int run_verify(const std::string& db) {
@@ -224,6 +237,17 @@ int main(int argc, char** argv) {
       "verify", "check every record, the hash chain, every snapshot and a full re-replay; exit 0 only if all hold");
   verify_cmd->add_option("DB", db, "ledger directory")->required();
 
+  GenerateOptions generate_options;
+  auto* generate = app.add_subcommand(
+      "generate", "write a deterministic synthetic market with a price crash as JSON Lines to stdout");
+  generate->add_option("--seed", generate_options.seed, "random seed")->required();
+  generate->add_option("--accounts", generate_options.accounts, "ordinary accounts")->required();
+  generate->add_option("--events", generate_options.events, "number of JSON lines, exactly")->required();
+  generate->add_option("--crash", generate_options.crash_pct, "depth of the price crash in percent")
+      ->check(CLI::Range(0, 95))
+      ->capture_default_str();
+  generate->add_flag("--progress", generate_options.progress, "progress lines on stderr");
+
   CLI11_PARSE(app, argc, argv);
   if (append->parsed()) return run_append(db, file, sync, snapshot_every);
   if (verify_cmd->parsed()) return run_verify(db);
@@ -231,5 +255,6 @@ int main(int argc, char** argv) {
   if (audit->parsed()) return run_audit(db, format, only);
   if (account->parsed()) return run_account(db, account_id, at, account_json_flag);
   if (export_cmd->parsed()) return run_export(db);
+  if (generate->parsed()) return run_generate(generate_options);
   return 1;
 }

@@ -98,6 +98,15 @@ class Journal {
     return funds;
   }
 
+  // Every account this event changed or created, ascending and unique.
+  std::vector<AccountId> touched() const {
+    std::vector<AccountId> ids = created_;
+    for (const auto& entry : saved_accounts_) ids.push_back(entry.first);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  }
+
   void rollback() {
     for (auto& [id, account] : saved_accounts_) state_.accounts.at(id) = std::move(account);
     for (AccountId id : created_) state_.accounts.erase(id);
@@ -165,6 +174,7 @@ class Step {
 
   Reason run(const fb::Event& event);
   void rollback() { journal_.rollback(); }
+  std::vector<AccountId> touched() const { return journal_.touched(); }
 
  private:
   bool observe() const { return state_.protocol.mode == Mode::Observe; }
@@ -776,7 +786,9 @@ Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
   } catch (const std::range_error&) {
     outcome.reason = Reason::ArithmeticOverflow;
   }
-  if (!outcome.applied()) {
+  if (outcome.applied()) {
+    outcome.touched = step.touched();
+  } else {
     step.rollback();
     outcome.flags = 0;
     if (outcome.audit && outcome.audit->reason != outcome.reason) mark_rejected(*outcome.audit, outcome.reason);

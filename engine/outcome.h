@@ -68,6 +68,9 @@ struct Outcome {
   Reason reason = Reason::None;  // None: applied
   uint32_t flags = 0;            // observe mode findings on applied events
   std::optional<LiquidationAudit> audit;
+  // Accounts the event changed or created, ascending; empty when rejected
+  // (a rejected event leaves every account as it was). Feeds StateHasher.
+  std::vector<AccountId> touched;
   bool applied() const { return reason == Reason::None; }
 };
 

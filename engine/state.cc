@@ -168,9 +168,10 @@ void require_ascending(bool first, Key previous, Key current, const char* what) 
 
 }  // namespace
 
-std::string encode_state(const State& state) {
-  std::string out;
-  out.reserve(256 + state.accounts.size() * 160);
+namespace {
+
+// Everything before the accounts: tag, seq, ts, assets, markets, account count.
+void encode_head(const State& state, std::string& out) {
   Writer w(out);
   out.append(kStateTag);
   w.u64(state.seq);
@@ -204,24 +205,28 @@ std::string encode_state(const State& state) {
     w.integer(p.max_trade_deviation);
     w.oracle(market.oracle);
   }
-
   w.u64(state.accounts.size());
-  for (AccountId id : state.sorted_account_ids()) {
-    const Account& account = state.accounts.at(id);
-    w.u64(id);
-    w.u32(static_cast<uint32_t>(account.balances.size()));
-    for (const auto& [asset, amount] : account.balances) {
-      w.u32(asset);
-      w.integer(amount);
-    }
-    w.u32(static_cast<uint32_t>(account.positions.size()));
-    for (const auto& [market, position] : account.positions) {
-      w.u32(market);
-      w.integer(position.base);
-      w.integer(position.quote);
-    }
-  }
+}
 
+void encode_account(AccountId id, const Account& account, std::string& out) {
+  Writer w(out);
+  w.u64(id);
+  w.u32(static_cast<uint32_t>(account.balances.size()));
+  for (const auto& [asset, amount] : account.balances) {
+    w.u32(asset);
+    w.integer(amount);
+  }
+  w.u32(static_cast<uint32_t>(account.positions.size()));
+  for (const auto& [market, position] : account.positions) {
+    w.u32(market);
+    w.integer(position.base);
+    w.integer(position.quote);
+  }
+}
+
+// Everything after the accounts: funds (all-zero entries omitted), protocol.
+void encode_tail(const State& state, std::string& out) {
+  Writer w(out);
   uint32_t funds_count = 0;
   for (const auto& entry : state.funds) funds_count += entry.second.is_zero() ? 0 : 1;
   w.u32(funds_count);
@@ -242,7 +247,54 @@ std::string encode_state(const State& state) {
   w.integer(protocol.liquidator_share);
   w.integer(protocol.insurance_share);
   w.u64(protocol.seize_tolerance);
+}
+
+}  // namespace
+
+std::string encode_state(const State& state) {
+  std::string out;
+  out.reserve(256 + state.accounts.size() * 160);
+  encode_head(state, out);
+  for (AccountId id : state.sorted_account_ids()) encode_account(id, state.accounts.at(id), out);
+  encode_tail(state, out);
   return out;
+}
+
+void StateHasher::rebuild(const State& state) {
+  accounts_.clear();
+  for (const auto& [id, account] : state.accounts) encode_account(id, account, accounts_[id]);
+  dirty_.clear();
+  built_ = true;
+}
+
+Hash StateHasher::hash(const State& state) {
+  if (!built_) {
+    rebuild(state);
+  } else {
+    for (AccountId id : dirty_) {
+      const Account* account = state.account(id);
+      if (account == nullptr) {
+        accounts_.erase(id);
+        continue;
+      }
+      std::string& bytes = accounts_[id];
+      bytes.clear();
+      encode_account(id, *account, bytes);
+    }
+    dirty_.clear();
+    // An account the cache does not know (a change not passed to touch())
+    // would make the hash wrong: re-encode everything rather than guess.
+    if (accounts_.size() != state.accounts.size()) rebuild(state);
+  }
+  Sha256 hasher;
+  std::string section;
+  encode_head(state, section);
+  hasher.update(section);
+  for (const auto& entry : accounts_) hasher.update(entry.second);
+  section.clear();
+  encode_tail(state, section);
+  hasher.update(section);
+  return hasher.finish();
 }
 
 Hash state_hash(const State& state) { return sha256(encode_state(state)); }

@@ -4,6 +4,9 @@
 
 #include <boost/container/flat_map.hpp>
 
+#include <map>
+#include <span>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -139,5 +142,21 @@ std::string encode_state(const State& state);
 Hash state_hash(const State& state);
 // Throws std::runtime_error naming what is wrong when `bytes` is not a valid encoding.
 State decode_state(std::string_view bytes);
+
+// state_hash(state), kept incrementally for replay: each account's encoding is
+// cached and redone only for the accounts an event touched (Outcome::touched),
+// so hashing after every event costs the SHA-256 pass, not a full re-encoding.
+// REQUIRES every account change since the last hash() was passed to touch().
+class StateHasher {
+ public:
+  void touch(std::span<const AccountId> ids) { dirty_.insert(dirty_.end(), ids.begin(), ids.end()); }
+  Hash hash(const State& state);
+
+ private:
+  void rebuild(const State& state);
+  std::map<AccountId, std::string> accounts_;  // ordered: the encoding's account order
+  std::vector<AccountId> dirty_;
+  bool built_ = false;
+};
 
 }  // namespace liql

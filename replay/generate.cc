@@ -1,7 +1,9 @@
 #include "replay/generate.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -64,7 +66,7 @@ constexpr std::string_view kListings[] = {
     R"({"type":"list_market","ts":0,"market":2,"symbol":"BTC-PERP","base_decimals":8,"margin":{"init":"0.08","target":"0.06","maint":"0.04"},"liquidation_fee":"0.008","lot_size":"0.0001","min_position":"0.001","max_oracle_age_us":3600000000,"max_trade_deviation":"0.05"})",
 };
 constexpr std::string_view kGenesis =
-    R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"})";
+    R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3","seize_tolerance":2})";
 
 // The four prices that move: a coin's spot asset and its perp carry the same
 // price, so each coin (0 = ETH, 1 = BTC) moves as one.
@@ -145,9 +147,11 @@ class Tracker {
 
 // The story of both coins: a random walk pulled towards an anchor, a crash of
 // crash_pct (half of it for BTC, so ETH collateral against BTC debt suffers
-// too) in uneven steps — one of them a gap the keeper cannot get ahead of —
-// then a recovery of half the fall.
-constexpr std::array<uint32_t, 9> kCrashWeights = {6, 8, 10, 12, 24, 14, 10, 9, 7};  // percent of the fall, Σ = 100
+// too) in nine uneven steps, then a recovery of half the fall. At 40% a step
+// is 3–7% of the price: it pushes the accounts the keeper brought back to their
+// target below maintenance again, and those it did not reach in time (or
+// whose penalty exceeds what is left) into bankruptcy.
+constexpr std::array<uint32_t, 9> kCrashWeights = {8, 10, 12, 16, 14, 12, 10, 10, 8};  // percent of the fall, Σ = 100
 constexpr uint32_t kRecoverySteps = 10;
 
 class PricePath {
@@ -161,11 +165,12 @@ class PricePath {
 
   const Int& price(int coin) const { return price_[coin]; }
 
-  // ±0.25% per round, plus 2% of the way back to the anchor.
+  // ±0.8% per round, plus 1% of the way back to the anchor: a few percent
+  // of wander, enough to catch the accounts at the edge of their limit.
   void drift(Rng& rng) {
     for (int coin = 0; coin < 2; ++coin) {
-      const Int move = Int(static_cast<int64_t>(rng.below(5001)) - 2500);
-      set(coin, price_[coin] * (Int(1'000'000) + move) / 1'000'000 + (anchor_[coin] - price_[coin]) / 50);
+      const Int move = Int(static_cast<int64_t>(rng.below(16001)) - 8000);
+      set(coin, price_[coin] * (Int(1'000'000) + move) / 1'000'000 + (anchor_[coin] - price_[coin]) / 100);
     }
   }
 
@@ -291,7 +296,7 @@ class Generator {
   Generator(const GenerateOptions& options, const std::function<void(std::string_view)>& sink)
       : options_(options), sink_(sink), rng_(options.seed), path_(options.crash_pct) {
     // Enough for the crash rounds, when a large part of the book falls through at once.
-    keeper_budget_ = 32 + options.accounts / 16;
+    keeper_budget_ = 32 + options.accounts / 4;
   }
 
   void run() {
@@ -371,12 +376,14 @@ class Generator {
     }
     ts_ = 1000;
     publish_prices();
-    const uint64_t n = options_.accounts;
+    // Sized by the crowd: the makers carry the traders' whole net exposure
+    // through a crash and a recovery (up to ×10 after a 95% fall).
+    const uint64_t n = std::min<uint64_t>(options_.accounts, 1'000'000'000);
     insurance_deposit(kUsdc, whole(std::max<uint64_t>(1000, n * 20), kQuoteDecimals));
     insurance_deposit(kEth, whole(5, 18));
-    for (AccountId maker : kMakers) deposit(maker, kUsdc, whole(std::max<uint64_t>(10'000'000, n * 100'000), 6));
+    for (AccountId maker : kMakers) deposit(maker, kUsdc, whole(std::max<uint64_t>(1'000'000'000, n * 10'000'000), 6));
     for (AccountId liquidator : kLiquidators) {
-      deposit(liquidator, kUsdc, whole(std::max<uint64_t>(1'000'000, n * 20'000), 6));
+      deposit(liquidator, kUsdc, whole(std::max<uint64_t>(10'000'000, n * 100'000), 6));
       deposit(liquidator, kEth, whole(100, 18));
       deposit(liquidator, kBtc, whole(5, 8));
     }
@@ -516,9 +523,11 @@ class Generator {
       if (*budget == 0 || full()) break;
       --*budget;
       pass_time(20, 200);
-      const bool capped = rng_.chance(40);  // a keeper with limited inventory: → UNDER
-      const Outcome outcome = a->positions.empty() ? liquidate_token(id, capped) : liquidate_perp(id, capped);
-      if (!outcome.applied()) return;  // left alone until an event touches it again
+      const bool capped = rng_.chance(25);  // a keeper with limited inventory: → UNDER
+      const std::optional<Outcome> outcome =
+          a->positions.empty() ? liquidate_token(id, capped) : liquidate_perp(id, capped);
+      // Nothing to seize, or a rejection: left alone until an event touches it again.
+      if (!outcome || !outcome->applied()) return;
     }
     pending_.insert(id);  // still liquidatable: next round
   }
@@ -549,22 +558,35 @@ class Generator {
     return emit(line.done());
   }
 
-  // Repays the largest debt, seizing the most valuable collateral.
-  Outcome liquidate_token(AccountId id, bool capped) {
+  // Repays the largest debt, seizing the most valuable collateral that can
+  // still be seized; nullopt when none can (SPEC §5.2: cap < 1 would be
+  // NOTHING_TO_LIQUIDATE, e.g. a few wei of collateral left by earlier seizures).
+  std::optional<Outcome> liquidate_token(AccountId id, bool capped) {
     const Account& a = *account(id);
-    AssetId liability = kUsdc, collateral = kUsdc;
-    Int worst = 0, best = 0;
+    AssetId liability = kUsdc;
+    Int worst = 0;
+    std::vector<std::pair<Int, AssetId>> collaterals;  // (−value, asset): most valuable first
     for (const auto& [asset, balance] : a.balances) {
       const Int v = value(state(), asset, balance);
       if (v < worst) liability = asset, worst = v;
-      if (v > best) collateral = asset, best = v;
+      if (v.sign() > 0) collaterals.emplace_back(-v, asset);
     }
+    if (worst.sign() >= 0) return std::nullopt;
+    std::sort(collaterals.begin(), collaterals.end());
+    for (const auto& [minus_value, collateral] : collaterals) {
+      const Int cap = token_repay_cap(state(), a, liability, collateral);
+      if (cap.sign() > 0) return token_liquidation(id, liability, collateral, capped ? cap : Int(0));
+    }
+    return std::nullopt;
+  }
+
+  // With a cap (> 0), repays only half of the required r* (→ UNDER).
+  Outcome token_liquidation(AccountId id, AssetId liability, AssetId collateral, const Int& cap) {
     JsonLine line("liquidate_token", ts_);
     line.id("liquidator", next_liquidator()).id("account", id);
     line.id("liability_asset", liability).id("collateral_asset", collateral);
-    if (capped && worst.sign() < 0 && best.sign() > 0) {
-      const Int cap = token_repay_cap(state(), a, liability, collateral);
-      const Int half = cap.sign() > 0 ? token_required(state(), a, liability, collateral, cap) / 2 : Int(0);
+    if (cap.sign() > 0) {
+      const Int half = token_required(state(), *account(id), liability, collateral, cap) / 2;
       if (half.sign() > 0) line.amount("max_repay", half, decimals(liability));
     }
     return emit(line.done());
@@ -635,17 +657,13 @@ class Generator {
   }
 
   // ---- money in and out ----
-  void deposit(AccountId id, AssetId asset, const Int& amount) {
-    if (full() || amount.sign() <= 0) return;
-    pass_time(200, 3000);
-    emit(JsonLine("deposit", ts_).id("account", id).id("asset", asset).amount("amount", amount, decimals(asset)).done());
-    recheck(id);
-  }
+  void deposit(AccountId id, AssetId asset, const Int& amount) { transfer("deposit", id, asset, amount); }
+  void withdraw(AccountId id, AssetId asset, const Int& amount) { transfer("withdraw", id, asset, amount); }
 
-  void withdraw(AccountId id, AssetId asset, const Int& amount) {
+  void transfer(std::string_view type, AccountId id, AssetId asset, const Int& amount) {
     if (full() || amount.sign() <= 0) return;
     pass_time(200, 3000);
-    emit(JsonLine("withdraw", ts_).id("account", id).id("asset", asset).amount("amount", amount, decimals(asset)).done());
+    emit(JsonLine(type, ts_).id("account", id).id("asset", asset).amount("amount", amount, decimals(asset)).done());
     recheck(id);
   }
 
@@ -753,7 +771,7 @@ class Generator {
     const Risk risk = assess(*account(t.id));
     const bool healthy = risk.status == AccountStatus::Healthy;
     const uint64_t roll = rng_.below(1000);
-    if (roll < 15) return probe(t, risk);
+    if (roll < 6) return probe(t, risk);
     if (roll < 450) return trade_more(t, healthy);
     if (roll < 580) return add_funds(t);
     if (roll < 730) return healthy ? take_profit(t) : add_funds(t);
@@ -768,7 +786,8 @@ class Generator {
       return;
     }
     const uint64_t roll = rng_.below(100);
-    if (roll < 45 && healthy) return open(t, t.market, rng_.between(t.appetite / 2, t.appetite), position->base.sign() > 0);
+    const bool goes_long = position->base.sign() > 0;
+    if (roll < 45 && healthy) return open(t, t.market, rng_.between(t.appetite / 2, t.appetite), goes_long);
     reduce(t, t.market, roll < 80 ? static_cast<uint32_t>(rng_.between(100, 700)) : 1000);
   }
 

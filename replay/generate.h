@@ -33,7 +33,8 @@ struct GenerateOptions {
 // Writes exactly options.events JSON lines (each without '\n'; the sink adds it).
 // Deterministic: same options → same bytes on any build/compiler (integer
 // arithmetic and a private PRNG only, ordered containers only).
-// Throws std::invalid_argument when crash_pct > 95.
+// Throws std::invalid_argument when crash_pct > 95 (and std::logic_error if a
+// generated line were ever refused by the importer: a bug).
 void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink);
 
 }  // namespace liql

@@ -14,11 +14,13 @@ Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* c
   const uint64_t last = std::min(to_seq, ledger.head().seq);
   std::unique_ptr<LogReader> reader = ledger.read(machine->state().seq + 1, last);
   LogRecord record;
+  StateHasher hasher;
   while (reader->next(&record)) {
     const Outcome outcome = machine->apply(*record.event, record.seq);
     (outcome.applied() ? counts->applied : counts->rejected) += 1;
+    hasher.touch(outcome.touched);
     if (visit) {
-      if (Status s = visit(EventView{record, outcome, machine->state()}); !s.is_ok()) return s;
+      if (Status s = visit(EventView{record, outcome, machine->state(), hasher}); !s.is_ok()) return s;
     }
     if (progress != 0 && record.seq % progress == 0) {
       std::fprintf(stderr, "replay: seq %llu of %llu\n", static_cast<unsigned long long>(record.seq),
@@ -39,7 +41,7 @@ std::string trace_line(const EventView& view) {
   line["type"] = std::string(event_type_name(view.record.event->body_type()));
   line["result"] = view.outcome.applied() ? "applied" : "rejected";
   line["reason"] = std::string(reason_name(view.outcome.reason));
-  line["state_hash"] = to_hex(state_hash(view.state));
+  line["state_hash"] = to_hex(view.hash());
   return line.dump();
 }
 
@@ -141,7 +143,7 @@ Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress) {
     State state;
     ReplayCounts snapshot_counts;
     if (Status s = decode_snapshot(seq, payload, stored, &state, &snapshot_counts); !s.is_ok()) return s;
-    if (stored != state_hash(view.state) || snapshot_counts.applied != counts.applied ||
+    if (stored != view.hash() || snapshot_counts.applied != counts.applied ||
         snapshot_counts.rejected != counts.rejected) {
       return Status::corruption("snapshot at seq " + std::to_string(seq) + ": differs from the replayed state");
     }

@@ -27,6 +27,9 @@ struct EventView {
   const LogRecord& record;
   const Outcome& outcome;
   const State& state;
+  StateHasher& hasher;
+  // state_hash(state), computed incrementally (only touched accounts re-encoded).
+  Hash hash() const { return hasher.hash(state); }
 };
 // A visitor may stop the replay by returning a non-OK status.
 using EventVisitor = std::function<Status(const EventView&)>;
