@@ -59,33 +59,64 @@ Int value(const State& state, AssetId asset, const Int& amount) {
   return token_term(state, asset, amount, Level::Equity);
 }
 
+// Fast paths (docs/PERFORMANCE.md). ⌊x·10^q / 10^(k+q)⌋ = ⌊x / 10^k⌋ exactly, so
+// a numerator's power of ten cancels against the denominator's; when the rest
+// of the product is below 2^127, native 128-bit arithmetic gives the quotient
+// (muldiv_pow10_*_small) and the wide expression is not evaluated. Beyond that
+// the wide expression runs as written, overflow checks included.
+
 Int notional(const State& state, MarketId market, const Int& base) {
   const Market& m = state.markets.at(market);
-  Wide numerator = Wide(base) * Wide(m.oracle.price) * pow10_wide(state.quote_decimals());
+  const uint32_t quote_decimals = state.quote_decimals();
+  if (m.params.base_decimals + 18 >= quote_decimals) {
+    if (auto fast = muldiv_pow10_floor_small(base, m.oracle.price, m.params.base_decimals + 18 - quote_decimals)) {
+      return *fast;
+    }
+  }
+  Wide numerator = Wide(base) * Wide(m.oracle.price) * pow10_wide(quote_decimals);
   return narrow(fdiv(numerator, pow10_wide(m.params.base_decimals + 18)));
 }
 
 Int notional_ceil(const State& state, MarketId market, const Int& base) {
   const Market& m = state.markets.at(market);
-  Wide numerator = Wide(base) * Wide(m.oracle.price) * pow10_wide(state.quote_decimals());
+  const uint32_t quote_decimals = state.quote_decimals();
+  if (m.params.base_decimals + 18 >= quote_decimals) {
+    if (auto fast = muldiv_pow10_ceil_small(base, m.oracle.price, m.params.base_decimals + 18 - quote_decimals)) {
+      return *fast;
+    }
+  }
+  Wide numerator = Wide(base) * Wide(m.oracle.price) * pow10_wide(quote_decimals);
   return narrow(cdiv(numerator, pow10_wide(m.params.base_decimals + 18)));
 }
 
 Int token_term(const State& state, AssetId asset, const Int& balance, Level level) {
   const AssetParams& params = state.assets.at(asset).params;
-  Wide numerator = Wide(balance) * Wide(asset_price(state, asset)) * pow10_wide(state.quote_decimals()) *
-                   Wide(weight(params, balance, level));
+  const uint32_t quote_decimals = state.quote_decimals();
+  const Int& w = weight(params, balance, level);
+  // The quote asset's price is WAD = 10^18 (SPEC §1.1): it cancels too.
+  if (asset == kQuoteAsset && params.decimals + 18 >= quote_decimals) {
+    if (auto fast = muldiv_pow10_floor_small(balance, w, params.decimals + 18 - quote_decimals)) return *fast;
+  }
+  Wide numerator = Wide(balance) * Wide(asset_price(state, asset)) * pow10_wide(quote_decimals) * Wide(w);
   return narrow(fdiv(numerator, pow10_wide(params.decimals + 36)));
 }
+
+namespace {
+
+// ⌈|B| · P · 10^qd · margin / (10^bd · WAD · WAD)⌉ at one level.
+Int perp_requirement(const State& state, const Market& m, const Position& position, Level level) {
+  Wide numerator = Wide(abs(position.base)) * Wide(m.oracle.price) * pow10_wide(state.quote_decimals()) *
+                   Wide(m.params.margin.at(level));
+  return narrow(cdiv(numerator, pow10_wide(m.params.base_decimals + 36)));
+}
+
+}  // namespace
 
 PerpTerm perp_term(const State& state, MarketId market, const Position& position, Level level) {
   PerpTerm perp;
   perp.pnl = notional(state, market, position.base) + position.quote;
   if (level == Level::Equity) return perp;
-  const Market& m = state.markets.at(market);
-  Wide numerator = Wide(abs(position.base)) * Wide(m.oracle.price) * pow10_wide(state.quote_decimals()) *
-                   Wide(m.params.margin.at(level));
-  perp.requirement = narrow(cdiv(numerator, pow10_wide(m.params.base_decimals + 36)));
+  perp.requirement = perp_requirement(state, state.markets.at(market), position, level);
   return perp;
 }
 
@@ -115,11 +146,30 @@ AccountStatus status_from(const Int& equity, const Int& maint, const Int& init) 
 }
 
 HealthReport health_report(const State& state, const Account& account) {
+  // The four levels of account_health in one pass: each term as account_health
+  // computes it, added in the same order, but a position's notional (the same
+  // at every level) computed once instead of four times.
+  constexpr Level kLevels[] = {Level::Equity, Level::Init, Level::Target, Level::Maint};
+  Health levels[4];
+  for (const auto& [asset, balance] : account.balances) {
+    for (int i = 0; i < 4; ++i) add_part(levels[i], token_term(state, asset, balance, kLevels[i]));
+  }
+  for (const auto& [market_id, position] : account.positions) {
+    const Market& market = state.markets.at(market_id);
+    PerpTerm perp;
+    perp.pnl = notional(state, market_id, position.base) + position.quote;
+    add_perp(levels[0], perp);  // Equity: no requirement
+    for (int i = 1; i < 4; ++i) {
+      perp.requirement = perp_requirement(state, market, position, kLevels[i]);
+      add_perp(levels[i], perp);
+    }
+  }
+  for (Health& health : levels) health.value = health.assets - health.liabilities;
   HealthReport report;
-  report.equity = account_health(state, account, Level::Equity).value;
-  report.init = account_health(state, account, Level::Init).value;
-  report.target = account_health(state, account, Level::Target).value;
-  report.maint_parts = account_health(state, account, Level::Maint);
+  report.equity = levels[0].value;
+  report.init = levels[1].value;
+  report.target = levels[2].value;
+  report.maint_parts = levels[3];
   report.maint = report.maint_parts.value;
   report.hf_maint = health_factor(report.maint_parts);
   report.status = status_from(report.equity, report.maint, report.init);

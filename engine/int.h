@@ -33,8 +33,17 @@ Wide fdiv(const Wide& dividend, const Wide& divisor);
 Wide cdiv(const Wide& dividend, const Wide& divisor);
 
 // ⌊a·b/c⌋ and ⌈a·b/c⌉ with the product formed exactly in 512 bits. REQUIRES c > 0.
+// When |a·b| < 2^127 and c < 2^127 the same result comes from native 128-bit
+// arithmetic (docs/PERFORMANCE.md): no overflow is possible there either way.
 Int muldiv_floor(const Int& a, const Int& b, const Int& c);
 Int muldiv_ceil(const Int& a, const Int& b, const Int& c);
+
+// ⌊a·b/10^exponent⌋ and ⌈a·b/10^exponent⌉ in native 128-bit arithmetic when
+// |a|·|b| < 2^127; nullopt otherwise, and the caller evaluates its exact wide
+// expression. A fast path only: callers keep the wide expression, with its
+// overflow behaviour, for everything beyond.
+std::optional<Int> muldiv_pow10_floor_small(const Int& a, const Int& b, unsigned exponent);
+std::optional<Int> muldiv_pow10_ceil_small(const Int& a, const Int& b, unsigned exponent);
 
 // Checked narrowing of a 512-bit result back to Int.
 Int narrow(const Wide& value);

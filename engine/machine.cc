@@ -229,6 +229,10 @@ class Step {
 };
 
 Reason Step::run(const fb::Event& event) {
+  // Without an applied genesis there is no protocol and no quote asset: a log
+  // whose genesis the engine rejected (invalid parameters, possible through the
+  // C++ API) applies nothing after it.
+  if (event.body_type() != fb::Body::Genesis && !state_.has_genesis()) return Reason::InvalidRecord;
   switch (event.body_type()) {
     case fb::Body::Genesis: return genesis(*event.body_as_Genesis());
     case fb::Body::SetProtocol: return set_protocol(*event.body_as_SetProtocol());
@@ -281,7 +285,7 @@ std::optional<PriceSeen> Step::market_price_seen(MarketId market) const {
 // ---- governance and listings -------------------------------------------------
 
 Reason Step::genesis(const fb::Genesis& event) {
-  if (state_.has_genesis()) return Reason::InvalidRecord;
+  if (state_.seq > 0 || state_.has_genesis()) return Reason::InvalidRecord;  // only the first event
   Protocol protocol;
   AssetParams quote;
   if (Reason reason = parse_genesis(event, &protocol, &quote); reason != Reason::None) return reason;

@@ -62,14 +62,17 @@ Reason parse_asset_spec(const fb::AssetSpec& spec, AssetParams* out) {
       !ratio(spec.liquidation_bonus(), &p.liquidation_bonus)) {
     return Reason::InvalidParams;
   }
-  const Levels& aw = p.asset_weight;
-  const Levels& lw = p.liab_weight;
-  bool ok = in_unit_range(aw.init) && in_unit_range(aw.target) && in_unit_range(aw.maint) && aw.init <= aw.target &&
-            aw.target <= aw.maint && lw.maint >= wad() && lw.maint <= lw.target && lw.target <= lw.init &&
-            p.liquidation_bonus.sign() >= 0;
-  if (!ok) return Reason::InvalidParams;
+  if (!valid_asset_params(p)) return Reason::InvalidParams;
   *out = std::move(p);
   return Reason::None;
+}
+
+bool valid_asset_params(const AssetParams& p) {
+  const Levels& aw = p.asset_weight;
+  const Levels& lw = p.liab_weight;
+  return p.decimals <= kMaxDecimals && in_unit_range(aw.init) && in_unit_range(aw.target) &&
+         in_unit_range(aw.maint) && aw.init <= aw.target && aw.target <= aw.maint && lw.maint >= wad() &&
+         lw.maint <= lw.target && lw.target <= lw.init && p.liquidation_bonus.sign() >= 0;
 }
 
 Reason parse_market_spec(const fb::MarketSpec& spec, MarketParams* out) {
@@ -89,13 +92,21 @@ Reason parse_market_spec(const fb::MarketSpec& spec, MarketParams* out) {
   if (!lot || !min_position) return Reason::InvalidParams;
   p.lot_size = *lot;
   p.min_position = *min_position;
-  const Levels& m = p.margin;
-  bool ok = m.maint.sign() > 0 && m.maint <= m.target && m.target <= m.init && m.init <= wad() &&
-            p.liquidation_fee.sign() >= 0 && p.liquidation_fee < m.target && p.lot_size.sign() > 0 &&
-            p.min_position.sign() >= 0 && p.max_trade_deviation.sign() >= 0;
-  if (!ok) return Reason::InvalidParams;
+  if (!valid_market_params(p)) return Reason::InvalidParams;
   *out = std::move(p);
   return Reason::None;
+}
+
+bool valid_market_params(const MarketParams& p) {
+  const Levels& m = p.margin;
+  return p.base_decimals <= kMaxDecimals && m.maint.sign() > 0 && m.maint <= m.target && m.target <= m.init &&
+         m.init <= wad() && p.liquidation_fee.sign() >= 0 && p.liquidation_fee < m.target && p.lot_size.sign() > 0 &&
+         p.min_position.sign() >= 0 && p.max_trade_deviation.sign() >= 0;
+}
+
+bool valid_protocol(const Protocol& p) {
+  return (p.mode == Mode::Enforce || p.mode == Mode::Observe) && valid_policy(p.policy) &&
+         valid_shares(p.liquidator_share, p.insurance_share);
 }
 
 bool valid_quote_params(const AssetParams& params, uint32_t quote_decimals) {

@@ -23,4 +23,11 @@ Reason parse_set_protocol(const fb::SetProtocol& change, const Protocol& current
 // Extra rules for asset 0: weights exactly WAD, bonus 0, quote decimals.
 bool valid_quote_params(const AssetParams& params, uint32_t quote_decimals);
 
+// The rules the parsers above apply, on values already parsed. A decoded
+// snapshot is held to them too (decode_state), so that a forged one cannot
+// give the engine parameters no event could have set.
+bool valid_asset_params(const AssetParams& params);
+bool valid_market_params(const MarketParams& params);
+bool valid_protocol(const Protocol& protocol);
+
 }  // namespace liql

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "engine/params.h"
+
 namespace liql {
 
 const Int& Levels::at(Level level) const {
@@ -249,6 +251,47 @@ void encode_tail(const State& state, std::string& out) {
   w.u64(protocol.seize_tolerance);
 }
 
+// A snapshot is trusted as far as its hash, and anyone can compute a hash: a
+// decoded state must also be one the machine could be in, or the engine,
+// which relies on its own invariants, would break on it (a balance in an
+// asset nobody listed, 1000 decimals, a price of 0, …).
+void check_reachable(const State& state) {
+  auto refuse = [](const std::string& what) { throw std::runtime_error("state encoding: " + what); };
+  if (!state.has_genesis()) {
+    if (!state.assets.empty() || !state.markets.empty() || !state.accounts.empty() || !state.funds.empty()) {
+      refuse("listings or accounts without genesis (no quote asset)");
+    }
+    return;
+  }
+  if (!valid_protocol(state.protocol)) refuse("invalid protocol parameters");
+  for (const auto& [id, asset] : state.assets) {
+    if (!valid_asset_params(asset.params)) refuse("invalid parameters of asset " + std::to_string(id));
+    if (id == kQuoteAsset && !valid_quote_params(asset.params, asset.params.decimals)) {
+      refuse("invalid parameters of the quote asset");
+    }
+    if (asset.oracle.present && asset.oracle.price.sign() <= 0) refuse("price of asset " + std::to_string(id));
+  }
+  for (const auto& [id, market] : state.markets) {
+    if (!valid_market_params(market.params)) refuse("invalid parameters of market " + std::to_string(id));
+    if (market.oracle.present && market.oracle.price.sign() <= 0) refuse("price of market " + std::to_string(id));
+  }
+  for (const auto& [id, account] : state.accounts) {
+    for (const auto& entry : account.balances) {
+      if (state.asset(entry.first) == nullptr) {
+        refuse("account " + std::to_string(id) + " holds unlisted asset " + std::to_string(entry.first));
+      }
+    }
+    for (const auto& entry : account.positions) {
+      if (state.market(entry.first) == nullptr) {
+        refuse("account " + std::to_string(id) + " holds unlisted market " + std::to_string(entry.first));
+      }
+    }
+  }
+  for (const auto& entry : state.funds) {
+    if (state.asset(entry.first) == nullptr) refuse("funds of unlisted asset " + std::to_string(entry.first));
+  }
+}
+
 }  // namespace
 
 std::string encode_state(const State& state) {
@@ -395,6 +438,7 @@ State decode_state(std::string_view bytes) {
   state.protocol.insurance_share = r.integer("protocol");
   state.protocol.seize_tolerance = r.u64("protocol");
   if (!r.done()) throw std::runtime_error("state encoding: trailing bytes");
+  check_reachable(state);
   return state;
 }
 

@@ -125,7 +125,9 @@ struct State {
   std::unordered_map<AccountId, Account> accounts;  // iterate through sorted_account_ids()
   FlatMap<AssetId, Funds> funds;
 
-  bool has_genesis() const { return seq > 0; }
+  // Genesis was applied: the quote asset exists. A genesis the engine rejected
+  // (invalid parameters, possible through the C++ API) leaves none.
+  bool has_genesis() const { return assets.count(kQuoteAsset) != 0; }
   uint32_t quote_decimals() const { return assets.at(kQuoteAsset).params.decimals; }
   const Asset* asset(AssetId id) const;
   const Market* market(MarketId id) const;

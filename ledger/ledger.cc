@@ -43,21 +43,6 @@ Status from_rocksdb(const rocksdb::Status& status, const std::string& what) {
   return Status::io_error(what + ": " + status.ToString());
 }
 
-// RocksDB slices carry no alignment guarantee; FlatBuffers reads scalars in
-// place, so a misaligned value is copied into 8-byte aligned scratch first.
-class AlignedScratch {
- public:
-  const uint8_t* hold(const char* data, size_t size) {
-    if ((reinterpret_cast<uintptr_t>(data) & 7) == 0) return reinterpret_cast<const uint8_t*>(data);
-    words_.resize(size / 8 + 1);
-    std::memcpy(words_.data(), data, size);
-    return reinterpret_cast<const uint8_t*>(words_.data());
-  }
-
- private:
-  std::vector<uint64_t> words_;
-};
-
 void encode_record(flatbuffers::FlatBufferBuilder& builder, uint64_t seq, std::string_view event,
                    const Hash& chain) {
   builder.Clear();
@@ -65,31 +50,6 @@ void encode_record(flatbuffers::FlatBufferBuilder& builder, uint64_t seq, std::s
   auto event_offset = builder.CreateVector(reinterpret_cast<const uint8_t*>(event.data()), event.size());
   auto chain_offset = builder.CreateVector(chain.data(), chain.size());
   fb::FinishRecordBuffer(builder, fb::CreateRecord(builder, seq, event_offset, chain_offset));
-}
-
-// Verifies one Record value: FlatBuffers verifier (outer and nested), seq,
-// chain length, the event's structure.
-Status decode_record(uint64_t seq, const uint8_t* data, size_t size, LogRecord* record) {
-  const std::string where = "record seq " + std::to_string(seq);
-  flatbuffers::Verifier verifier(data, size);
-  if (!fb::VerifyRecordBuffer(verifier)) return Status::corruption(where + ": FlatBuffers verification failed");
-  const fb::Record* stored = fb::GetRecord(data);
-  if (stored->seq() != seq) {
-    return Status::corruption(where + ": holds seq " + std::to_string(stored->seq()) + " (reordered log)");
-  }
-  if (stored->event() == nullptr || stored->chain() == nullptr || stored->chain()->size() != 32) {
-    return Status::corruption(where + ": missing event or chain");
-  }
-  const uint8_t* event_data = stored->event()->data();
-  if ((reinterpret_cast<uintptr_t>(event_data) & 7) != 0) return Status::corruption(where + ": misaligned event");
-  std::string field, error;
-  const fb::Event* event = verify_event_buffer(event_data, stored->event()->size(), &field, &error);
-  if (event == nullptr) return Status::corruption(where + ": event field " + field + ": " + error);
-  record->seq = seq;
-  record->event_bytes = std::span<const uint8_t>(event_data, stored->event()->size());
-  record->event = event;
-  std::memcpy(record->chain.data(), stored->chain()->data(), 32);
-  return Status::ok();
 }
 
 class Reader final : public LogReader {
@@ -110,9 +70,9 @@ class Reader final : public LogReader {
     if (key.ToStringView() != seq_key(next_seq_)) {
       return fail(Status::corruption("record seq " + std::to_string(next_seq_) + " missing"));
     }
-    const rocksdb::Slice value = iterator_->value();
-    const uint8_t* data = scratch_.hold(value.data(), value.size());
-    if (Status s = decode_record(next_seq_, data, value.size(), record); !s.is_ok()) return fail(s);
+    if (Status s = decode_record_value(next_seq_, iterator_->value().ToStringView(), &scratch_, record); !s.is_ok()) {
+      return fail(s);
+    }
     if (chain_next(previous_, record->event_bytes) != record->chain) {
       return fail(Status::corruption("record seq " + std::to_string(next_seq_) + ": chain hash mismatch"));
     }
@@ -241,7 +201,7 @@ class RocksLedger final : public Ledger {
       }
       AlignedScratch scratch;
       LogRecord record;
-      Status decoded = decode_record(from_seq - 1, scratch.hold(value.data(), value.size()), value.size(), &record);
+      Status decoded = decode_record_value(from_seq - 1, value, &scratch, &record);
       if (!decoded.is_ok()) return std::make_unique<Reader>(decoded);
       previous = record.chain;
     }
@@ -320,6 +280,43 @@ std::string seq_key(uint64_t seq) {
   std::string key(8, '\0');
   for (int i = 7; i >= 0; --i, seq >>= 8) key[i] = static_cast<char>(seq & 0xff);
   return key;
+}
+
+const uint8_t* AlignedScratch::hold(const char* data, size_t size) {
+  if ((reinterpret_cast<uintptr_t>(data) & 7) == 0) return reinterpret_cast<const uint8_t*>(data);
+  words_.resize(size / 8 + 1);
+  std::memcpy(words_.data(), data, size);
+  return reinterpret_cast<const uint8_t*>(words_.data());
+}
+
+Status decode_record_value(uint64_t seq, std::string_view value, AlignedScratch* scratch, LogRecord* record) {
+  const std::string where = "record seq " + std::to_string(seq);
+  // The verifier asserts on a buffer of 2 GiB or more (FlatBuffers' limit).
+  if (value.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) return Status::corruption(where + ": value too large");
+  const uint8_t* data = scratch->hold(value.data(), value.size());
+  flatbuffers::Verifier verifier(data, value.size());
+  if (!fb::VerifyRecordBuffer(verifier)) return Status::corruption(where + ": FlatBuffers verification failed");
+  const fb::Record* stored = fb::GetRecord(data);
+  if (stored->seq() != seq) {
+    return Status::corruption(where + ": holds seq " + std::to_string(stored->seq()) + " (reordered log)");
+  }
+  if (stored->event() == nullptr || stored->chain() == nullptr || stored->chain()->size() != 32) {
+    return Status::corruption(where + ": missing event or chain");
+  }
+  const uint8_t* event_data = stored->event()->data();
+  if ((reinterpret_cast<uintptr_t>(event_data) & 7) != 0) return Status::corruption(where + ": misaligned event");
+  std::string field, error;
+  const fb::Event* event = verify_event_buffer(event_data, stored->event()->size(), &field, &error);
+  if (event == nullptr) return Status::corruption(where + ": event field " + field + ": " + error);
+  // The engine relies on this log rule (Machine::apply): genesis at seq 1, and only there.
+  const bool genesis = event->body_type() == fb::Body::Genesis;
+  if (seq == 1 && !genesis) return Status::corruption(where + ": the first record is not genesis");
+  if (seq != 1 && genesis) return Status::corruption(where + ": genesis after seq 1");
+  record->seq = seq;
+  record->event_bytes = std::span<const uint8_t>(event_data, stored->event()->size());
+  record->event = event;
+  std::memcpy(record->chain.data(), stored->chain()->data(), 32);
+  return Status::ok();
 }
 
 Status Ledger::open(const std::string& path, const LedgerOptions& options, std::unique_ptr<Ledger>* ledger) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/status.h"
@@ -87,5 +88,27 @@ class Ledger {
 
 // Encodes seq as the 8-byte big-endian key.
 std::string seq_key(uint64_t seq);
+
+// Bytes at an 8-byte aligned address. RocksDB gives values no alignment
+// guarantee and FlatBuffers reads scalars in place: hold() returns `data`
+// itself when it is aligned, otherwise an aligned copy, valid until the next
+// hold() or the scratch's end.
+class AlignedScratch {
+ public:
+  const uint8_t* hold(const char* data, size_t size);
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+// The record decoder: verifies one value of the `events` column family as the
+// record of `seq` (docs/LOG_FORMAT.md, "Reading and verifying records", steps
+// 2-7): the alignment copy into *scratch when needed, the FlatBuffers verifier
+// (Record and the nested Event), Record.seq == seq, event and a 32-byte chain
+// present, the event 8-aligned, check_event, genesis at seq 1 and only there.
+// The chain hash itself (step 8) needs the previous record: LogReader checks it. On success *record points
+// into `value` or *scratch and stays valid while both do. Whatever the bytes,
+// a failure is a Corruption status naming seq, never a crash.
+Status decode_record_value(uint64_t seq, std::string_view value, AlignedScratch* scratch, LogRecord* record);
 
 }  // namespace liql

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <stdexcept>
+
 #include "engine/health.h"
 
 namespace liql {
@@ -53,13 +56,25 @@ Json view(const State& state, AccountId id) {
     out["health"] = nullptr;
     return out;
   }
-  const HealthReport report = health_report(state, account);
-  out["equity"] = report.equity.str();
-  out["h_init"] = report.init.str();
-  out["h_target"] = report.target.str();
-  out["h_maint"] = report.maint.str();
-  out["hf_maint"] = report.hf_maint ? report.hf_maint->str() : "inf";
-  out["status"] = std::string(status_name(report.status));
+  // Holdings that fit the state may still give figures beyond 256 bits (a huge
+  // balance at a huge price): Int throws, and there is no health to show.
+  std::optional<HealthReport> report;
+  try {
+    report = health_report(state, account);
+  } catch (const std::overflow_error&) {
+  } catch (const std::range_error&) {
+  }
+  if (!report) {
+    out["health"] = nullptr;
+    out["health_error"] = "ARITHMETIC_OVERFLOW";
+    return out;
+  }
+  out["equity"] = report->equity.str();
+  out["h_init"] = report->init.str();
+  out["h_target"] = report->target.str();
+  out["h_maint"] = report->maint.str();
+  out["hf_maint"] = report->hf_maint ? report->hf_maint->str() : "inf";
+  out["status"] = std::string(status_name(report->status));
   return out;
 }
 
@@ -80,6 +95,7 @@ std::string account_text(const State& state, AccountId id) {
                        position["base_decimal"].get<std::string>(),
                        format_units(Int(position["quote"].get<std::string>()), qd));
   }
+  if (v.contains("health_error")) return out + "  health   unavailable (arithmetic overflow beyond 256 bits)\n";
   if (!v.contains("equity")) return out + "  health   unavailable (a price is missing)\n";
   auto quote = [&](const char* key) { return format_units(Int(v[key].get<std::string>()), qd); };
   out += fmt::format("  equity {}  h_init {}  h_target {}  h_maint {}\n", quote("equity"), quote("h_init"),

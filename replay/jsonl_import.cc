@@ -428,7 +428,8 @@ bool JsonlImporter::add_line(std::string_view text, size_t line_number, InputErr
   Json object;
   try {
     object = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, and out_of_range for a number beyond a double ("1e999").
     *error = InputError{line_number, "", std::string("malformed JSON: ") + e.what()};
     return false;
   }

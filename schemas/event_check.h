@@ -1,7 +1,8 @@
 #pragma once
 // Structural check of one Event read back from the log or built at the input
 // boundary: a known body type, every required field present, every number in
-// canonical decimal form. What the numbers mean is the engine's business.
+// canonical decimal form, every symbol well-formed UTF-8. What the numbers
+// mean is the engine's business.
 
 #include <string>
 

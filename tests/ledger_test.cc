@@ -60,6 +60,40 @@ class LedgerTest : public ::testing::Test {
     ASSERT_TRUE(open().is_ok());
   }
 
+  // Rewrites the whole log as `events` (finished Event buffers) with a valid
+  // chain and head: what a hostile writer could leave, bypassing append's checks.
+  void forge(const std::vector<std::string>& events) {
+    ledger_.reset();
+    std::vector<rocksdb::ColumnFamilyDescriptor> families{{rocksdb::kDefaultColumnFamilyName, {}},
+                                                          {"events", {}},
+                                                          {"snapshots", {}},
+                                                          {"meta", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.path("db"), families, &handles, &db).ok());
+    Hash chain{};
+    uint64_t seq = 0;
+    uint64_t ts = 0;
+    for (const std::string& bytes : events) {
+      const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+      chain = chain_next(chain, std::span<const uint8_t>(data, bytes.size()));
+      ts = flatbuffers::GetRoot<fb::Event>(data)->ts();
+      flatbuffers::FlatBufferBuilder builder;
+      builder.ForceVectorAlignment(bytes.size(), 1, 8);
+      auto event = builder.CreateVector(data, bytes.size());
+      auto chain_bytes = builder.CreateVector(chain.data(), chain.size());
+      fb::FinishRecordBuffer(builder, fb::CreateRecord(builder, ++seq, event, chain_bytes));
+      const rocksdb::Slice value(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
+      ASSERT_TRUE(db->Put({}, handles[1], seq_key(seq), value).ok());
+    }
+    ASSERT_TRUE(db->Put({}, handles[3], "head_seq", seq_key(seq)).ok());
+    ASSERT_TRUE(db->Put({}, handles[3], "head_chain", rocksdb::Slice(reinterpret_cast<const char*>(chain.data()), 32)).ok());
+    ASSERT_TRUE(db->Put({}, handles[3], "head_ts", seq_key(ts)).ok());
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    delete db;
+    ASSERT_TRUE(open().is_ok());
+  }
+
   Status replay_all(uint64_t* last_seq) {
     Machine machine;
     ReplayCounts counts;
@@ -214,6 +248,131 @@ TEST_F(LedgerTest, SwappedRecordsAreReported) {
   const Status s = replay_all(&last);
   ASSERT_FALSE(s.is_ok());
   EXPECT_NE(s.message().find("seq 2"), std::string::npos) << s.message();
+}
+
+// The state machine relies on genesis at seq 1 and only there. A log whose
+// chain is valid but which breaks that rule is corrupt: replay stops naming
+// the seq. Without genesis first, the events below used to reach the engine
+// and terminate the process (found with fuzz/record_fuzz).
+TEST_F(LedgerTest, LogNotStartingWithGenesisIsCorruption) {
+  MemoryRun run;
+  InputError error;
+  ASSERT_TRUE(run.add_text(
+      R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
+{"type":"price","ts":1000,"market":1,"price":"2000"}
+{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
+{"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"100000"}
+{"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"}
+{"type":"liquidate_perp","ts":5000,"liquidator":8,"account":7,"market":1})",
+      &error))
+      << error.to_string();
+  forge(std::vector<std::string>(run.events().begin() + 1, run.events().end()));
+  uint64_t last = 0;
+  const Status s = replay_all(&last);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.code(), Status::Code::Corruption);
+  EXPECT_NE(s.message().find("record seq 1: the first record is not genesis"), std::string::npos) << s.message();
+  EXPECT_EQ(last, 0u);
+}
+
+TEST_F(LedgerTest, GenesisAfterSeqOneIsCorruption) {
+  MemoryRun run;
+  InputError error;
+  ASSERT_TRUE(run.add_text(kLog, &error)) << error.to_string();
+  std::vector<std::string> events = run.events();
+  events.push_back(events.front());  // seq 6
+  events.push_back(events[4]);       // seq 7
+  forge(events);
+  uint64_t last = 0;
+  const Status s = replay_all(&last);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("record seq 6: genesis after seq 1"), std::string::npos) << s.message();
+  EXPECT_EQ(last, 5u);
+  // Reading from seq 7 decodes record 6 (for its chain) with the same rule.
+  auto reader = ledger_->read(7, kHeadSeq);
+  LogRecord record;
+  EXPECT_FALSE(reader->next(&record));
+  EXPECT_EQ(reader->status().code(), Status::Code::Corruption);
+  EXPECT_NE(reader->status().message().find("seq 6"), std::string::npos) << reader->status().message();
+}
+
+// Through the C++ API a genesis with invalid parameters reaches the log (the
+// ledger knows nothing of parameters) and the engine rejects it. There is then
+// no protocol and no quote asset: every later event is INVALID_RECORD. The
+// trade below used to terminate replay (std::out_of_range on the quote asset).
+TEST_F(LedgerTest, LogWhoseGenesisWasRejectedAppliesNothingAfterIt) {
+  flatbuffers::FlatBufferBuilder builder;
+  auto symbol = builder.CreateString("USDC");
+  auto liquidator_share = builder.CreateString("0.9");  // 0.9 + 0.3 > 1: invalid
+  auto insurance_share = builder.CreateString("0.3");
+  builder.Finish(fb::CreateEvent(builder, 0, fb::Body::Genesis,
+                                 fb::CreateGenesis(builder, fb::Mode::Enforce, symbol, 6, fb::Policy::Partial, 0, 0,
+                                                   liquidator_share, insurance_share, 2)
+                                     .Union()));
+  MemoryRun run;
+  InputError error;
+  ASSERT_TRUE(run.add_text(
+      R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
+{"type":"price","ts":1000,"market":1,"price":"2000"}
+{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
+{"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"})",
+      &error))
+      << error.to_string();
+  std::vector<std::string> events{
+      std::string(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize())};
+  events.insert(events.end(), run.events().begin() + 1, run.events().end());
+  ASSERT_TRUE(ledger_->append(events, nullptr, nullptr).is_ok());
+
+  Machine machine;
+  ReplayCounts counts;
+  std::vector<Reason> reasons;
+  ASSERT_TRUE(replay(*ledger_, kHeadSeq, &machine, &counts, [&](const EventView& view) {
+                reasons.push_back(view.outcome.reason);
+                return Status::ok();
+              }).is_ok());
+  ASSERT_EQ(reasons.size(), 5u);
+  EXPECT_EQ(reasons[0], Reason::InvalidParams);
+  for (size_t i = 1; i < reasons.size(); ++i) EXPECT_EQ(reasons[i], Reason::InvalidRecord) << "seq " << i + 1;
+  EXPECT_FALSE(machine.state().has_genesis());
+  EXPECT_EQ(machine.state().seq, 5u);
+  EXPECT_TRUE(machine.state().markets.empty());
+  EXPECT_TRUE(machine.state().accounts.empty());
+  EXPECT_EQ(counts.rejected, 5u);
+}
+
+// A symbol that is not UTF-8 cannot be exported as JSON (nlohmann::json
+// throws); `liqledger export` used to terminate on such a record (found with
+// fuzz/record_fuzz). The C++ API refuses it; read back, it is corruption.
+TEST_F(LedgerTest, SymbolThatIsNotUtf8IsRefusedAndCorrupt) {
+  MemoryRun run;
+  InputError error;
+  ASSERT_TRUE(run.add_text(
+      std::string(kLog) + "\n" +
+          R"({"type":"list_asset","ts":50,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"})",
+      &error))
+      << error.to_string();
+  std::vector<std::string> events = run.events();
+  std::string& listing = events.back();
+  const size_t at = listing.find("ETH");
+  ASSERT_NE(at, std::string::npos);
+  listing[at] = static_cast<char>(0xC1);  // never valid in UTF-8
+
+  append(kLog);
+  size_t failed = 99;
+  const Status refused = ledger_->append(std::vector<std::string>{listing}, nullptr, &failed);
+  EXPECT_EQ(refused.code(), Status::Code::InvalidArgument);
+  EXPECT_NE(refused.message().find("symbol"), std::string::npos) << refused.message();
+  EXPECT_EQ(failed, 0u);
+
+  forge(events);
+  uint64_t last = 0;
+  const Status s = replay_all(&last);
+  EXPECT_EQ(s.code(), Status::Code::Corruption);
+  EXPECT_NE(s.message().find("record seq 6: event field symbol: not valid UTF-8"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(last, 5u);
 }
 
 TEST_F(LedgerTest, AppendRefusesGenesisOutOfPlaceAndDecreasingTs) {

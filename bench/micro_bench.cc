@@ -1,0 +1,406 @@
+// Micro-benchmarks of the pieces replay spends its time in (docs/PERFORMANCE.md):
+// Int arithmetic and mul-div, health of accounts with 1 / 4 / 16 holdings, the
+// s* and r* searches, one event's import, record encode/decode, the hash chain,
+// the state hash and Machine::apply.
+//
+//   build-bench/bench/micro_bench --benchmark_min_time=0.05
+//
+// Inputs are the SPEC §8 protocol (USDC 6 decimals, ETH-PERP, ETH 18
+// decimals) at realistic magnitudes: prices around 2000·10^18, balances of a few
+// thousand whole units. Nothing here asserts a time.
+
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/health.h"
+#include "engine/int.h"
+#include "engine/liquidation.h"
+#include "engine/machine.h"
+#include "ledger/ledger.h"
+#include "replay/jsonl_import.h"
+#include "replay/replay.h"
+#include "schemas/event_check.h"
+#include "schemas/sha256.h"
+
+namespace liql {
+namespace {
+
+// ---- inputs ---------------------------------------------------------------------
+
+Int units(std::string_view text, unsigned decimals) {
+  auto value = parse_units(text, decimals);
+  if (!value) throw std::invalid_argument("bench: bad number " + std::string(text));
+  return *value;
+}
+Int ratio(std::string_view text) { return units(text, 18); }
+
+Levels levels(std::string_view init, std::string_view target, std::string_view maint) {
+  return Levels{ratio(init), ratio(target), ratio(maint)};
+}
+
+constexpr uint64_t kNow = 10'000;
+
+// Genesis state: USDC (asset 0, 6 decimals), partial policy, shares 0.5 / 0.3;
+// tokens 1..tokens (ETH-like, 18 decimals) and perps 1..perps (ETH-PERP-like).
+State market_state(unsigned tokens, unsigned perps, std::string_view price) {
+  State state;
+  state.seq = 1;
+  state.ts = kNow;
+  state.protocol.policy.kind = PolicyKind::Partial;
+  state.protocol.liquidator_share = ratio("0.5");
+  state.protocol.insurance_share = ratio("0.3");
+  Asset quote;
+  quote.params.symbol = "USDC";
+  quote.params.decimals = 6;
+  quote.params.borrowable = true;
+  quote.params.asset_weight = levels("1", "1", "1");
+  quote.params.liab_weight = levels("1", "1", "1");
+  quote.oracle = Oracle{wad(), 0, true};
+  state.assets[kQuoteAsset] = quote;
+  state.funds[kQuoteAsset] = Funds{};
+  for (AssetId id = 1; id <= tokens; ++id) {
+    Asset asset;
+    asset.params.symbol = "T" + std::to_string(id);
+    asset.params.decimals = 18;
+    asset.params.borrowable = true;
+    asset.params.max_oracle_age_us = 60'000'000;
+    asset.params.asset_weight = levels("0.8", "0.85", "0.9");
+    asset.params.liab_weight = levels("1.2", "1.15", "1.1");
+    asset.params.liquidation_bonus = ratio("0.05");
+    asset.oracle = Oracle{ratio(price), kNow, true};
+    state.assets[id] = asset;
+    state.funds[id] = Funds{};
+  }
+  for (MarketId id = 1; id <= perps; ++id) {
+    Market market;
+    market.params.symbol = "P" + std::to_string(id) + "-PERP";
+    market.params.base_decimals = 9;
+    market.params.margin = levels("0.1", "0.075", "0.05");
+    market.params.liquidation_fee = ratio("0.01");
+    market.params.lot_size = units("0.001", 9);
+    market.params.min_position = units("0.01", 9);
+    market.params.max_oracle_age_us = 60'000'000;
+    market.params.max_trade_deviation = ratio("0.05");
+    market.oracle = Oracle{ratio(price), kNow, true};
+    state.markets[id] = market;
+  }
+  return state;
+}
+
+// An account with `holdings` entries: quote balance, then alternately token
+// balances (collateral, the odd ones borrowed) and perp positions.
+Account account_with(unsigned holdings) {
+  Account account;
+  account.balances[kQuoteAsset] = units("1000", 6);
+  unsigned held = 1;
+  for (unsigned i = 1; held < holdings; ++i) {
+    account.balances[i] = units(i % 2 == 1 ? "3.5" : "-0.75", 18);
+    if (++held == holdings) break;
+    account.positions[i] = Position{units(i % 2 == 1 ? "4" : "-2", 9), units(i % 2 == 1 ? "-8000" : "4000", 6)};
+    ++held;
+  }
+  return account;
+}
+
+// The SPEC §8 account 7 at ETH-PERP 1800, scaled: `scale` × (4 ETH long,
+// −8000 USDC quote, 1000 USDC balance). Liquidatable; s* ≈ 0.73 of the position.
+State perp_victim(unsigned scale) {
+  State state = market_state(0, 1, "1800");
+  Account account;
+  account.balances[kQuoteAsset] = units("1000", 6) * scale;
+  account.positions[1] = Position{units("4", 9) * scale, units("-8000", 6) * scale};
+  state.accounts[7] = account;
+  return state;
+}
+
+// 10 ETH collateral against 16000 USDC debt at ETH 1750: H_maint < 0 < equity.
+State token_victim() {
+  State state = market_state(1, 0, "1750");
+  Account account;
+  account.balances[kQuoteAsset] = units("-16000", 6);
+  account.balances[1] = units("10", 18);
+  state.accounts[7] = account;
+  return state;
+}
+
+// ---- Int arithmetic ---------------------------------------------------------------
+
+const Int kBalance = units("1234.567891", 6) * Int(1'000'000'000'000ULL);  // ~1.2·10^21
+const Int kPrice = ratio("1999.123456789");                                 // ~2·10^21
+const Int kWeight = ratio("0.85");
+
+void BM_IntAdd(benchmark::State& s) {
+  Int a = kBalance, b = kPrice;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(a);
+    Int c = a + b;
+    benchmark::DoNotOptimize(c);
+  }
+}
+BENCHMARK(BM_IntAdd);
+
+void BM_IntMul(benchmark::State& s) {
+  Int a = kBalance, b = kPrice;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(a);
+    Int c = a * b;
+    benchmark::DoNotOptimize(c);
+  }
+}
+BENCHMARK(BM_IntMul);
+
+void BM_IntFdiv(benchmark::State& s) {
+  Int a = kBalance * kPrice, b = wad();
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(fdiv(a, b));
+  }
+}
+BENCHMARK(BM_IntFdiv);
+
+void BM_WideMul4(benchmark::State& s) {
+  // The shape of token_term's numerator: balance · price · 10^qd · weight.
+  for (auto _ : s) {
+    Wide n = Wide(kBalance) * Wide(kPrice) * pow10_wide(6) * Wide(kWeight);
+    benchmark::DoNotOptimize(n);
+  }
+}
+BENCHMARK(BM_WideMul4);
+
+void BM_WideFdiv(benchmark::State& s) {
+  const Wide n = Wide(kBalance) * Wide(kPrice) * pow10_wide(6) * Wide(kWeight);
+  for (auto _ : s) benchmark::DoNotOptimize(fdiv(n, pow10_wide(54)));
+}
+BENCHMARK(BM_WideFdiv);
+
+void BM_MuldivFloor(benchmark::State& s) {
+  const Int a = units("52.308", 6), b = ratio("0.3");
+  for (auto _ : s) benchmark::DoNotOptimize(muldiv_floor(a, b, wad()));
+}
+BENCHMARK(BM_MuldivFloor);
+
+void BM_MuldivCeilNegative(benchmark::State& s) {
+  const Int a = -units("52.308", 6), b = ratio("0.3");
+  for (auto _ : s) benchmark::DoNotOptimize(muldiv_ceil(a, b, wad()));
+}
+BENCHMARK(BM_MuldivCeilNegative);
+
+void BM_MuldivFloorLarge(benchmark::State& s) {
+  // Operands beyond 64 bits: the 512-bit path whatever the implementation.
+  const Int a = kBalance * 1000, b = kPrice;
+  for (auto _ : s) benchmark::DoNotOptimize(muldiv_floor(a, b, wad()));
+}
+BENCHMARK(BM_MuldivFloorLarge);
+
+void BM_Int128MulDivBaseline(benchmark::State& s) {
+  // What the same ⌊a·b/c⌋ costs in native 128-bit arithmetic, for scale.
+  __extension__ using U128 = unsigned __int128;
+  U128 a = 52'308'000, b = 300'000'000'000'000'000ULL, c = kWad;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(a * b / c);
+  }
+}
+BENCHMARK(BM_Int128MulDivBaseline);
+
+void BM_ParseUnits(benchmark::State& s) {
+  for (auto _ : s) benchmark::DoNotOptimize(parse_units("1999.123456789", 18));
+}
+BENCHMARK(BM_ParseUnits);
+
+void BM_EncodeBe32(benchmark::State& s) {
+  uint8_t out[32];
+  const Int value = -kBalance;
+  for (auto _ : s) {
+    encode_be32(value, out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_EncodeBe32);
+
+// ---- health -------------------------------------------------------------------------
+
+void BM_AccountHealth(benchmark::State& s) {
+  const unsigned holdings = static_cast<unsigned>(s.range(0));
+  const State state = market_state(8, 8, "2000");
+  const Account account = account_with(holdings);
+  if (account.balances.size() + account.positions.size() != holdings) throw std::logic_error("holdings");
+  for (auto _ : s) benchmark::DoNotOptimize(account_health(state, account, Level::Maint));
+  s.SetLabel(std::to_string(holdings) + " holdings, one level");
+}
+BENCHMARK(BM_AccountHealth)->Arg(1)->Arg(4)->Arg(16);
+
+void BM_HealthReport(benchmark::State& s) {
+  const unsigned holdings = static_cast<unsigned>(s.range(0));
+  const State state = market_state(8, 8, "2000");
+  const Account account = account_with(holdings);
+  for (auto _ : s) benchmark::DoNotOptimize(health_report(state, account));
+  s.SetLabel(std::to_string(holdings) + " holdings, all four levels");
+}
+BENCHMARK(BM_HealthReport)->Arg(1)->Arg(4)->Arg(16);
+
+// ---- the s* and r* searches ---------------------------------------------------------
+
+void BM_PerpRequired(benchmark::State& s) {
+  const State state = perp_victim(static_cast<unsigned>(s.range(0)));
+  const Account& account = state.accounts.at(7);
+  for (auto _ : s) benchmark::DoNotOptimize(perp_required(state, account, 1));
+  s.SetLabel(std::to_string(4 * s.range(0)) + " ETH position, " + std::to_string(4000 * s.range(0)) + " lots");
+}
+BENCHMARK(BM_PerpRequired)->Arg(1)->Arg(100);
+
+void BM_TokenRequired(benchmark::State& s) {
+  const State state = token_victim();
+  const Account& account = state.accounts.at(7);
+  const Int cap = token_repay_cap(state, account, kQuoteAsset, 1);
+  for (auto _ : s) benchmark::DoNotOptimize(token_required(state, account, kQuoteAsset, 1, cap));
+}
+BENCHMARK(BM_TokenRequired);
+
+void BM_TokenRepayCap(benchmark::State& s) {
+  const State state = token_victim();
+  const Account& account = state.accounts.at(7);
+  for (auto _ : s) benchmark::DoNotOptimize(token_repay_cap(state, account, kQuoteAsset, 1));
+}
+BENCHMARK(BM_TokenRepayCap);
+
+// ---- events: import, record encode/decode, hash chain ---------------------------------
+
+const std::vector<std::string> kSetup = {
+    R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"})",
+    R"({"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":3600000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"})",
+    R"({"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":3600000000,"max_trade_deviation":"0.05"})",
+    R"({"type":"price","ts":1000,"market":1,"price":"2000"})",
+    R"({"type":"price","ts":1000,"asset":1,"price":"2000"})",
+    R"({"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"100000"})",
+    R"({"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"10000000"})",
+};
+constexpr std::string_view kTrade = R"({"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4.25","price":"2000.5"})";
+constexpr std::string_view kTradeBack = R"({"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"-4.25","price":"2000.5"})";
+constexpr std::string_view kDeposit = R"({"type":"deposit","ts":3000,"account":7,"asset":0,"amount":"12.345678"})";
+constexpr std::string_view kPriceLine = R"({"type":"price","ts":3000,"market":1,"price":"2001.25"})";
+
+// The machine after kSetup; its state is the importer's head.
+Machine setup_machine() {
+  MemoryRun run;
+  InputError error;
+  for (size_t i = 0; i < kSetup.size(); ++i) {
+    if (!run.add_line(kSetup[i], i + 1, &error)) throw std::runtime_error("bench setup: " + error.to_string());
+  }
+  return run.machine();
+}
+
+// One JSON line → its Event buffer, against the state after kSetup.
+std::string import_one(const State& head, std::string_view line) {
+  JsonlImporter importer(head);
+  InputError error;
+  if (!importer.add_line(line, 1, &error)) throw std::runtime_error("bench import: " + error.to_string());
+  return importer.events().front();
+}
+
+void BM_ImportTradeLine(benchmark::State& s) {
+  const Machine machine = setup_machine();
+  for (auto _ : s) benchmark::DoNotOptimize(import_one(machine.state(), kTrade));
+}
+BENCHMARK(BM_ImportTradeLine);
+
+// What Ledger::append does per event besides RocksDB (ledger/ledger.cc encode_record).
+void encode_record(flatbuffers::FlatBufferBuilder& builder, uint64_t seq, std::string_view event, const Hash& chain) {
+  builder.Clear();
+  builder.ForceVectorAlignment(event.size(), 1, 8);
+  auto event_offset = builder.CreateVector(reinterpret_cast<const uint8_t*>(event.data()), event.size());
+  auto chain_offset = builder.CreateVector(chain.data(), chain.size());
+  fb::FinishRecordBuffer(builder, fb::CreateRecord(builder, seq, event_offset, chain_offset));
+}
+
+void BM_RecordEncode(benchmark::State& s) {
+  const Machine machine = setup_machine();
+  const std::string event = import_one(machine.state(), kTrade);
+  flatbuffers::FlatBufferBuilder builder(1024);
+  Hash chain{};
+  uint64_t seq = 1;
+  for (auto _ : s) {
+    encode_record(builder, seq++, event, chain);
+    benchmark::DoNotOptimize(builder.GetBufferPointer());
+  }
+  s.SetLabel("trade event " + std::to_string(event.size()) + " B, record " + std::to_string(builder.GetSize()) + " B");
+}
+BENCHMARK(BM_RecordEncode);
+
+// What the log reader does per record besides RocksDB: decode_record_value
+// (outer and nested FlatBuffers verifier, seq, structural check of the event)
+// and, with Arg 1, the chain check SHA-256(previous ‖ event).
+void BM_RecordDecode(benchmark::State& s) {
+  const Machine machine = setup_machine();
+  const std::string event = import_one(machine.state(), kTrade);
+  flatbuffers::FlatBufferBuilder builder(1024);
+  const Hash previous{};
+  const Hash chain = chain_next(previous, std::span(reinterpret_cast<const uint8_t*>(event.data()), event.size()));
+  encode_record(builder, 2, event, chain);
+  std::vector<uint64_t> aligned(builder.GetSize() / 8 + 1);
+  std::memcpy(aligned.data(), builder.GetBufferPointer(), builder.GetSize());
+  const std::string_view value(reinterpret_cast<const char*>(aligned.data()), builder.GetSize());
+  const bool with_chain = s.range(0) != 0;
+  AlignedScratch scratch;
+  LogRecord record;
+  for (auto _ : s) {
+    if (!decode_record_value(2, value, &scratch, &record).is_ok()) throw std::runtime_error("decode");
+    benchmark::DoNotOptimize(record.event);
+    if (with_chain && chain_next(previous, record.event_bytes) != record.chain) throw std::runtime_error("chain");
+  }
+  s.SetLabel(with_chain ? "decode_record_value + chain" : "decode_record_value");
+}
+BENCHMARK(BM_RecordDecode)->Arg(0)->Arg(1);
+
+void BM_ChainNext(benchmark::State& s) {
+  const std::string event(static_cast<size_t>(s.range(0)), 'x');
+  Hash chain{};
+  for (auto _ : s) {
+    chain = chain_next(chain, std::span(reinterpret_cast<const uint8_t*>(event.data()), event.size()));
+    benchmark::DoNotOptimize(chain);
+  }
+  s.SetBytesProcessed(s.iterations() * (s.range(0) + 32));
+}
+BENCHMARK(BM_ChainNext)->Arg(200)->Arg(400);
+
+// ---- state hash and apply ------------------------------------------------------------
+
+// The state hash an audit record carries is over the whole state: its cost
+// grows with the number of accounts.
+void BM_StateHash(benchmark::State& s) {
+  State state = market_state(2, 2, "2000");
+  for (int64_t i = 0; i < s.range(0); ++i) state.accounts[1000 + i] = account_with(3);
+  for (auto _ : s) benchmark::DoNotOptimize(state_hash(state));
+  s.SetLabel(std::to_string(s.range(0)) + " accounts of 3 holdings");
+  s.SetItemsProcessed(s.iterations() * s.range(0));
+}
+BENCHMARK(BM_StateHash)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+void apply_events(benchmark::State& s, std::vector<std::string_view> lines) {
+  Machine machine = setup_machine();
+  std::vector<std::string> events;
+  for (std::string_view line : lines) events.push_back(import_one(machine.state(), line));
+  std::vector<const fb::Event*> roots;
+  for (const std::string& event : events) roots.push_back(flatbuffers::GetRoot<fb::Event>(event.data()));
+  uint64_t applied = 0;
+  for (auto _ : s) {
+    for (const fb::Event* event : roots) applied += machine.apply(*event, machine.state().seq + 1).applied();
+  }
+  if (applied != s.iterations() * roots.size()) s.SkipWithError("an event was rejected");
+  s.SetItemsProcessed(s.iterations() * roots.size());
+}
+
+void BM_ApplyDeposit(benchmark::State& s) { apply_events(s, {kDeposit}); }
+BENCHMARK(BM_ApplyDeposit);
+void BM_ApplyPrice(benchmark::State& s) { apply_events(s, {kPriceLine}); }
+BENCHMARK(BM_ApplyPrice);
+void BM_ApplyTradePair(benchmark::State& s) { apply_events(s, {kTrade, kTradeBack}); }
+BENCHMARK(BM_ApplyTradePair);
+
+}  // namespace
+}  // namespace liql
