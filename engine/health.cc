@@ -96,6 +96,9 @@ Int token_term(const State& state, AssetId asset, const Int& balance, Level leve
   // The quote asset's price is WAD = 10^18 (SPEC §1.1): it cancels too.
   if (asset == kQuoteAsset && params.decimals + 18 >= quote_decimals) {
     if (auto fast = muldiv_pow10_floor_small(balance, w, params.decimals + 18 - quote_decimals)) return *fast;
+  } else if (params.decimals + 36 >= quote_decimals) {
+    const Int& price = asset_price(state, asset);
+    if (auto fast = muldiv3_pow10_floor_small(balance, price, w, params.decimals + 36 - quote_decimals)) return *fast;
   }
   Wide numerator = Wide(balance) * Wide(asset_price(state, asset)) * pow10_wide(quote_decimals) * Wide(w);
   return narrow(fdiv(numerator, pow10_wide(params.decimals + 36)));
@@ -105,6 +108,13 @@ namespace {
 
 // ⌈|B| · P · 10^qd · margin / (10^bd · WAD · WAD)⌉ at one level.
 Int perp_requirement(const State& state, const Market& m, const Position& position, Level level) {
+  const uint32_t quote_decimals = state.quote_decimals();
+  if (m.params.base_decimals + 36 >= quote_decimals) {
+    if (auto fast = muldiv3_pow10_ceil_small(abs(position.base), m.oracle.price, m.params.margin.at(level),
+                                             m.params.base_decimals + 36 - quote_decimals)) {
+      return *fast;
+    }
+  }
   Wide numerator = Wide(abs(position.base)) * Wide(m.oracle.price) * pow10_wide(state.quote_decimals()) *
                    Wide(m.params.margin.at(level));
   return narrow(cdiv(numerator, pow10_wide(m.params.base_decimals + 36)));

@@ -128,6 +128,45 @@ std::optional<Int> muldiv_pow10_small(const Int& a, const Int& b, unsigned expon
   return round_quotient(magnitude, negative, pow10_128()[exponent], round);
 }
 
+// c = stripped · 10^zeros with at most max_zeros zeros taken out, when c ≥ 0 fits 64 bits.
+bool strip_decimal_zeros(const Int& c, unsigned max_zeros, uint64_t* stripped, unsigned* zeros) {
+  U128 magnitude = 0;
+  if (c.sign() < 0 || !magnitude_128(c, &magnitude) || (magnitude >> 64) != 0) return false;
+  uint64_t value = static_cast<uint64_t>(magnitude);
+  unsigned count = 0;
+  if (value != 0) {
+    // Largest steps first; each a division by a constant (a multiply and a shift).
+    constexpr struct { uint64_t power; unsigned digits; } kSteps[] = {
+        {10'000'000'000'000'000ULL, 16}, {100'000'000ULL, 8}, {10'000ULL, 4}, {100ULL, 2}, {10ULL, 1}};
+    for (const auto& step : kSteps) {
+      while (count + step.digits <= max_zeros && value % step.power == 0) {
+        value /= step.power;
+        count += step.digits;
+      }
+    }
+  }
+  *stripped = value;
+  *zeros = count;
+  return true;
+}
+
+std::optional<Int> muldiv3_pow10_small(const Int& a, const Int& b, const Int& c, unsigned exponent, Round round) {
+  uint64_t stripped = 0;
+  unsigned zeros = 0;
+  if (!strip_decimal_zeros(c, std::min(exponent, 64u), &stripped, &zeros)) return std::nullopt;
+  U128 magnitude = 0;
+  bool negative = false;
+  if (!product_127(a, b, &magnitude, &negative)) return std::nullopt;
+  if (bit_length(magnitude) + bit_length(stripped) > 127) return std::nullopt;
+  magnitude *= stripped;
+  exponent -= zeros;
+  if (exponent > kMaxPow10_128) {
+    if (magnitude == 0) return Int(0);
+    return Int(negative == (round == Round::Floor) ? (negative ? -1 : 1) : 0);
+  }
+  return round_quotient(magnitude, negative, pow10_128()[exponent], round);
+}
+
 std::optional<Int> muldiv_small(const Int& a, const Int& b, const Int& c, Round round) {
   U128 divisor = 0;
   if (c.sign() <= 0 || !magnitude_128(c, &divisor) || bit_length(divisor) > 127) return std::nullopt;
@@ -166,6 +205,14 @@ std::optional<Int> muldiv_pow10_floor_small(const Int& a, const Int& b, unsigned
 
 std::optional<Int> muldiv_pow10_ceil_small(const Int& a, const Int& b, unsigned exponent) {
   return muldiv_pow10_small(a, b, exponent, Round::Ceil);
+}
+
+std::optional<Int> muldiv3_pow10_floor_small(const Int& a, const Int& b, const Int& c, unsigned exponent) {
+  return muldiv3_pow10_small(a, b, c, exponent, Round::Floor);
+}
+
+std::optional<Int> muldiv3_pow10_ceil_small(const Int& a, const Int& b, const Int& c, unsigned exponent) {
+  return muldiv3_pow10_small(a, b, c, exponent, Round::Ceil);
 }
 
 Int abs(const Int& value) { return value.sign() < 0 ? Int(-value) : value; }

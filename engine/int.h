@@ -44,6 +44,11 @@ Int muldiv_ceil(const Int& a, const Int& b, const Int& c);
 // overflow behaviour, for everything beyond.
 std::optional<Int> muldiv_pow10_floor_small(const Int& a, const Int& b, unsigned exponent);
 std::optional<Int> muldiv_pow10_ceil_small(const Int& a, const Int& b, unsigned exponent);
+// ⌊a·b·c/10^exponent⌋ and ⌈…⌉ likewise, for a ratio c (a weight or a margin)
+// below 2^64: its trailing decimal zeros cancel against 10^exponent first
+// (0.05 · WAD = 5 · 10^16), and the rest of the product must stay below 2^127.
+std::optional<Int> muldiv3_pow10_floor_small(const Int& a, const Int& b, const Int& c, unsigned exponent);
+std::optional<Int> muldiv3_pow10_ceil_small(const Int& a, const Int& b, const Int& c, unsigned exponent);
 
 // Checked narrowing of a 512-bit result back to Int.
 Int narrow(const Wide& value);

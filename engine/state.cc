@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/params.h"
+#include "schemas/event_check.h"
 
 namespace liql {
 
@@ -147,11 +148,14 @@ class Reader {
     value.maint = integer(what);
     return value;
   }
+  bool flag(const char* what) {
+    const uint8_t value = u8(what);
+    if (value > 1) throw std::runtime_error(std::string("bad flag in ") + what);
+    return value == 1;
+  }
   Oracle oracle(const char* what) {
     Oracle value;
-    uint8_t present = u8(what);
-    if (present > 1) throw std::runtime_error(std::string("bad flag in ") + what);
-    value.present = present == 1;
+    value.present = flag(what);
     value.price = integer(what);
     value.publish_ts = u64(what);
     return value;
@@ -266,6 +270,7 @@ void check_reachable(const State& state) {
   if (!valid_protocol(state.protocol)) refuse("invalid protocol parameters");
   for (const auto& [id, asset] : state.assets) {
     if (!valid_asset_params(asset.params)) refuse("invalid parameters of asset " + std::to_string(id));
+    if (!is_utf8(asset.params.symbol)) refuse("symbol of asset " + std::to_string(id) + " is not UTF-8");
     if (id == kQuoteAsset && !valid_quote_params(asset.params, asset.params.decimals)) {
       refuse("invalid parameters of the quote asset");
     }
@@ -273,6 +278,7 @@ void check_reachable(const State& state) {
   }
   for (const auto& [id, market] : state.markets) {
     if (!valid_market_params(market.params)) refuse("invalid parameters of market " + std::to_string(id));
+    if (!is_utf8(market.params.symbol)) refuse("symbol of market " + std::to_string(id) + " is not UTF-8");
     if (market.oracle.present && market.oracle.price.sign() <= 0) refuse("price of market " + std::to_string(id));
   }
   for (const auto& [id, account] : state.accounts) {
@@ -356,7 +362,7 @@ State decode_state(std::string_view bytes) {
     Asset asset;
     asset.params.symbol = r.text("asset");
     asset.params.decimals = r.u32("asset");
-    asset.params.borrowable = r.u8("asset") != 0;
+    asset.params.borrowable = r.flag("asset");
     asset.params.max_oracle_age_us = r.u64("asset");
     asset.params.asset_weight = r.levels("asset");
     asset.params.liab_weight = r.levels("asset");

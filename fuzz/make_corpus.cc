@@ -7,7 +7,8 @@
 //       OUT_DIR/<file stem>-<seq>.rec
 //   make_corpus snapshot OUT_DIR FILE.jsonl...   the canonical state (what a
 //       snapshot holds after its hash and counts) after every 4th event and
-//       after the last, to OUT_DIR/<file stem>-<seq>.state
+//       after the last, to OUT_DIR/<file stem>-<seq>.state, and the state
+//       before genesis to OUT_DIR/empty-0.state
 
 #include <rocksdb/db.h>
 #include <unistd.h>
@@ -114,6 +115,10 @@ int main(int argc, char** argv) {
   const std::filesystem::path scratch =
       std::filesystem::temp_directory_path() / ("liql-corpus-" + std::to_string(::getpid()));
   int written = 0;
+  if (mode == "snapshot") {  // the state before genesis
+    write_file(out_dir / "empty-0.state", liql::encode_state(liql::State{}));
+    ++written;
+  }
   for (int i = 3; i < argc; ++i) {
     const std::filesystem::path input = argv[i];
     bool ok = false;

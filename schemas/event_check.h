@@ -5,10 +5,15 @@
 // mean is the engine's business.
 
 #include <string>
+#include <string_view>
 
 #include "liqledger_generated.h"
 
 namespace liql {
+
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF). Symbols must be: export and the views write them into JSON.
+bool is_utf8(std::string_view text);
 
 // Returns true when well formed; otherwise sets *field and *error.
 bool check_event(const fb::Event& event, std::string* field, std::string* error);

@@ -364,5 +364,72 @@ TEST(ParseUnitsRange, ValuesBeyondTwosComplementOverflow) {
   EXPECT_EQ(parse_units(five_e58, 18), Int("5" + std::string(76, '0')));
 }
 
+// ---------------------------------------------------------------------------
+// 128-bit fast paths: a result or nullopt, never a different result
+
+// The exact expressions the fast paths stand for, in 512 bits.
+Int exact3(const Int& a, const Int& b, const Int& c, unsigned e, bool ceil) {
+  const Wide n = Wide(a) * Wide(b) * Wide(c);
+  return narrow(ceil ? cdiv(n, pow10_wide(e)) : fdiv(n, pow10_wide(e)));
+}
+
+TEST(IntFastPath, Muldiv3HandWorked) {
+  // 0.5 BTC (8 dp) · 30,000 USDC (price WAD-scaled) · weight 0.8, in 6-dp USDC:
+  // 5e7 · 3e22 · 8e17 / 10^(8+36−6); the 17 zeros of the weight cancel first,
+  // leaving 5e7 · 3e22 · 8 / 10^21 = 1.2e31 / 1e21 = 12,000,000,000 (12,000 USDC).
+  const Int a = Int(50'000'000), b = Int(30'000) * wad(), w = Int(8) * pow10(17);
+  EXPECT_EQ(muldiv3_pow10_floor_small(a, b, w, 38), Int(12'000'000'000LL));
+  // 2.5 ETH (18 dp) at 2,000 USDC: 2.5e18 · 2e21 = 5e39 ≥ 2^127, so no fast path.
+  EXPECT_FALSE(muldiv3_pow10_floor_small(Int(25) * pow10(17), Int(2000) * wad(), w, 48).has_value());
+  // −1 wei · 1 · 0.05 / 10^2 = −0.0005 → floor −1, ceil 0.
+  EXPECT_EQ(muldiv3_pow10_floor_small(Int(-1), Int(1), Int(5) * pow10(16), 20), Int(-1));
+  EXPECT_EQ(muldiv3_pow10_ceil_small(Int(-1), Int(1), Int(5) * pow10(16), 20), Int(0));
+  // 10^exponent beyond 128 bits after the zeros of c cancel: 7 · 3 · 1 / 10^60.
+  EXPECT_EQ(muldiv3_pow10_floor_small(Int(7), Int(3), Int(1), 60), Int(0));
+  EXPECT_EQ(muldiv3_pow10_ceil_small(Int(7), Int(3), Int(1), 60), Int(1));
+  EXPECT_EQ(muldiv3_pow10_floor_small(Int(-7), Int(3), Int(1), 60), Int(-1));
+  EXPECT_EQ(muldiv3_pow10_ceil_small(Int(-7), Int(3), Int(1), 60), Int(0));
+  // Too large for 127 bits, a negative or a ≥ 2^64 ratio: nullopt, never a guess.
+  EXPECT_FALSE(muldiv3_pow10_floor_small(two_pow(100), two_pow(30), Int(3), 10).has_value());
+  EXPECT_FALSE(muldiv3_pow10_floor_small(Int(1), Int(1), Int(-5), 10).has_value());
+  EXPECT_FALSE(muldiv3_pow10_floor_small(Int(1), Int(1), two_pow(64) + 1, 10).has_value());
+}
+
+TEST(IntFastPath, AgreesWithTheWideExpressionOnASweep) {
+  // splitmix64 sweep over magnitudes around every power of two and ten that
+  // matters; each answer the fast path gives must equal the exact one.
+  uint64_t x = 12345;
+  auto next = [&x] {
+    uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  };
+  auto value = [&](unsigned max_bits) {
+    const unsigned bits = static_cast<unsigned>(next() % (max_bits + 1));
+    Int v = (Int(next()) << 64 | Int(next())) >> (128 - bits);
+    if (next() % 8 == 0) v *= pow10(static_cast<unsigned>(next() % 18));  // decimal zeros
+    return next() % 3 == 0 ? Int(-v) : v;
+  };
+  int taken = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const Int a = value(90), b = value(80);
+    const Int c = abs(value(63)) % two_pow(64);
+    const unsigned e = static_cast<unsigned>(next() % 80);
+    for (bool ceil : {false, true}) {
+      const auto fast3 = ceil ? muldiv3_pow10_ceil_small(a, b, c, e) : muldiv3_pow10_floor_small(a, b, c, e);
+      if (fast3) {
+        ++taken;
+        ASSERT_EQ(*fast3, exact3(a, b, c, e, ceil)) << a << " " << b << " " << c << " " << e;
+      }
+      const auto fast2 = ceil ? muldiv_pow10_ceil_small(a, b, e) : muldiv_pow10_floor_small(a, b, e);
+      if (fast2) {
+        ASSERT_EQ(*fast2, exact3(a, b, Int(1), e, ceil)) << a << " " << b << " " << e;
+      }
+    }
+  }
+  EXPECT_GT(taken, 5000);  // the sweep exercises the fast path, not only the fallback
+}
+
 }  // namespace
 }  // namespace liql

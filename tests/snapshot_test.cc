@@ -169,6 +169,74 @@ TEST_F(SnapshotTest, TamperedSnapshotIsReportedAndNeverUsed) {
   EXPECT_TRUE(load_state(*ledger_, 9, &early, &early_counts).is_ok());
 }
 
+// Anyone can recompute a snapshot's hash. A forged snapshot holding a state
+// the machine cannot be in is refused when it is decoded, naming its seq: the
+// one below (a balance of an asset nobody listed) used to reach the engine and
+// terminate the replay (std::out_of_range; found with fuzz/snapshot_fuzz).
+TEST_F(SnapshotTest, ForgedUnreachableStateIsCorruptionNeverACrash) {
+  open();
+  append(longer_log(), 0);
+  Machine other;
+  ReplayCounts other_counts;
+  ASSERT_TRUE(replay(*ledger_, 10, &other, &other_counts).is_ok());
+  State forged = other.state();
+  forged.accounts[7].balances[5] = Int(1);
+  ASSERT_TRUE(put_snapshot(*ledger_, Machine(forged), other_counts).is_ok());
+  Machine machine;
+  ReplayCounts counts;
+  const Status s = load_state(*ledger_, kHeadSeq, &machine, &counts);
+  EXPECT_EQ(s.code(), Status::Code::Corruption);
+  EXPECT_NE(s.message().find("snapshot at seq 10: state encoding: account 7 holds unlisted asset 5"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(StateDecoding, RefusesStatesNoEventCouldReach) {
+  MemoryRun run;
+  InputError error;
+  ASSERT_TRUE(run.add_text(longer_log(), &error)) << error.to_string();
+  const State good = run.machine().state();
+  EXPECT_EQ(decode_state(encode_state(good)), good);
+  auto refused = [](State state, const std::string& why) {
+    try {
+      (void)decode_state(encode_state(state));
+      ADD_FAILURE() << "decoded: " << why;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  };
+  State state = good;
+  state.accounts[8].positions[4] = Position{Int(1), Int(0)};
+  refused(state, "account 8 holds unlisted market 4");
+  state = good;
+  state.assets.at(1).params.decimals = 1000;
+  refused(state, "invalid parameters of asset 1");
+  state = good;
+  state.markets.at(1).params.lot_size = 0;
+  refused(state, "invalid parameters of market 1");
+  state = good;
+  state.markets.at(1).oracle.price = 0;
+  refused(state, "price of market 1");
+  state = good;
+  state.protocol.liquidator_share = Int(2) * Int(1'000'000'000'000'000'000ULL);
+  refused(state, "invalid protocol parameters");
+  state = good;
+  state.assets.at(1).params.symbol = "\xff";
+  refused(state, "symbol of asset 1 is not UTF-8");
+  state = State{};
+  state.seq = 3;
+  state.accounts[1];
+  refused(state, "without genesis");
+
+  // A boolean is one byte, 0 or 1: the encoding of a state is unique.
+  std::string bytes = encode_state(good);
+  const std::string symbol = good.assets.at(1).params.symbol;
+  const size_t at = bytes.find(symbol) + symbol.size() + 4;  // after the symbol and the decimals
+  ASSERT_EQ(bytes[at], 1) << "asset 1 (ETH) is borrowable";
+  bytes[at] = 2;
+  EXPECT_THROW(decode_state(bytes), std::runtime_error);
+}
+
 TEST_F(SnapshotTest, ForgedSnapshotWithAConsistentHashIsCaughtByVerify) {
   // Someone rewrites a snapshot with another state and its correct hash: only
   // the re-replay can tell, and verify does it.
