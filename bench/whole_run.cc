@@ -74,11 +74,12 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// CPU time of the calling thread: the foreground work of a phase, without
-// RocksDB's background threads and without the time other processes took.
-double thread_cpu_seconds() {
+// CPU time of the whole process: every thread of a phase (the replay's
+// read-ahead thread, RocksDB's background flushes), without the time other
+// processes took. Nothing else runs in this process while a phase is timed.
+double process_cpu_seconds() {
   timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
   return now.tv_sec + now.tv_nsec / 1e9;
 }
 
@@ -242,7 +243,7 @@ void encode_record(flatbuffers::FlatBufferBuilder& builder, uint64_t seq, std::s
 
 struct Sample {
   double seconds = 0;      // wall clock
-  double cpu_seconds = 0;  // the main thread's CPU time
+  double cpu_seconds = 0;  // the process's CPU time, all threads
 };
 
 struct Row {
@@ -312,14 +313,14 @@ class Progress {
   Clock::time_point start_ = Clock::now();
 };
 
-// Times a region: wall clock and the calling thread's CPU time.
+// Times a region: wall clock and the process's CPU time.
 class Stopwatch {
  public:
-  Sample elapsed() const { return Sample{seconds_since(wall_), thread_cpu_seconds() - cpu_}; }
+  Sample elapsed() const { return Sample{seconds_since(wall_), process_cpu_seconds() - cpu_}; }
 
  private:
   Clock::time_point wall_ = Clock::now();
-  double cpu_ = thread_cpu_seconds();
+  double cpu_ = process_cpu_seconds();
 };
 
 // ---- phases ----------------------------------------------------------------------------

@@ -95,19 +95,35 @@ Int perp_allowed(const State& state, const Policy& policy, MarketId market, cons
   return allowed < abs_base ? allowed : abs_base;
 }
 
+namespace {
+
+// seize_exact(r) = r · base_numerator · (WAD + bonus_C) / (base_denominator · WAD),
+// the factors that do not depend on r formed once (a search evaluates many r).
+struct SeizureRate {
+  SeizureRate(const State& state, AssetId liability, AssetId collateral) {
+    const AssetParams& l = state.assets.at(liability).params;
+    const AssetParams& c = state.assets.at(collateral).params;
+    base_numerator = Wide(asset_price(state, liability)) * pow10_wide(c.decimals);
+    base_denominator = pow10_wide(l.decimals) * Wide(asset_price(state, collateral));
+    numerator = base_numerator * Wide(wad() + c.liquidation_bonus);
+    denominator = base_denominator * Wide(wad());
+  }
+  Int ceil(const Int& repay) const { return narrow(cdiv(Wide(repay) * numerator, denominator)); }
+  Seizure of(const Int& repay) const {
+    const Wide scaled = Wide(repay) * numerator;
+    Seizure seizure;
+    seizure.ceil = narrow(cdiv(scaled, denominator));
+    seizure.floor = narrow(fdiv(scaled, denominator));
+    seizure.bonus = seizure.floor - narrow(fdiv(Wide(repay) * base_numerator, base_denominator));
+    return seizure;
+  }
+  Wide base_numerator, base_denominator, numerator, denominator;
+};
+
+}  // namespace
+
 Seizure token_seizure(const State& state, AssetId liability, AssetId collateral, const Int& repay) {
-  const AssetParams& l = state.assets.at(liability).params;
-  const AssetParams& c = state.assets.at(collateral).params;
-  // seize_exact = r · P_L · 10^d_C · (WAD + bonus_C) / (10^d_L · P_C · WAD)
-  const Wide base_numerator = Wide(repay) * Wide(asset_price(state, liability)) * pow10_wide(c.decimals);
-  const Wide base_denominator = pow10_wide(l.decimals) * Wide(asset_price(state, collateral));
-  const Wide numerator = base_numerator * Wide(wad() + c.liquidation_bonus);
-  const Wide denominator = base_denominator * Wide(wad());
-  Seizure seizure;
-  seizure.ceil = narrow(cdiv(numerator, denominator));
-  seizure.floor = narrow(fdiv(numerator, denominator));
-  seizure.bonus = seizure.floor - narrow(fdiv(base_numerator, base_denominator));
-  return seizure;
+  return SeizureRate(state, liability, collateral).of(repay);
 }
 
 Int token_repay_cap(const State& state, const Account& account, AssetId liability, AssetId collateral) {
@@ -126,10 +142,10 @@ Int token_required(const State& state, const Account& account, AssetId liability
   const Int rest = target_without(state, account, 0, liability, collateral, true);
   const Int debt = account.balance(liability);
   const Int held = account.balance(collateral);
+  const SeizureRate rate(state, liability, collateral);
   auto ok = [&](const Int& repay) {
-    const Seizure seizure = token_seizure(state, liability, collateral, repay);
     const Int total = rest + token_term(state, liability, debt + repay, Level::Target) +
-                      token_term(state, collateral, held - seizure.ceil, Level::Target);
+                      token_term(state, collateral, held - rate.ceil(repay), Level::Target);
     return total.sign() >= 0;
   };
   return lower_bound_search(cap, ok);

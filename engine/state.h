@@ -159,6 +159,8 @@ class StateHasher {
   std::map<AccountId, std::string> accounts_;  // ordered: the encoding's account order
   std::vector<AccountId> dirty_;
   bool built_ = false;
+  Sha256 hasher_;       // reused: finish() leaves it ready for the next hash
+  std::string buffer_;  // staging for hasher_
 };
 
 }  // namespace liql
