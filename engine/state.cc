@@ -434,6 +434,7 @@ State decode_state(std::string_view bytes) {
     funds.treasury = r.integer("funds");
     funds.bad_debt = r.integer("funds");
     funds.external = r.integer("funds");
+    if (funds.is_zero()) throw std::runtime_error("state encoding: all-zero funds entry kept");
     state.funds.emplace_hint(state.funds.end(), asset, std::move(funds));
   }
   // The encoding omits all-zero funds, but the machine keeps an entry for every
