@@ -40,25 +40,11 @@
 #include "engine/int.h"
 #include "engine/keeper.h"
 #include "engine/state.h"
+#include "replay/rng.h"
 
 namespace liql {
 namespace {
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-  uint64_t between(uint64_t lo, uint64_t hi) { return lo + below(hi - lo + 1); }
-
- private:
-  uint64_t state_;
-};
 
 Int units(std::string_view text, unsigned decimals) {
   auto value = parse_units(text, decimals);

@@ -55,6 +55,16 @@ bool evaluable(const State& state, const Account& account, uint64_t now_ts) {
   return true;
 }
 
+bool priced(const State& state, const Account& account) {
+  for (const auto& entry : account.balances) {
+    if (entry.first != kQuoteAsset && !state.assets.at(entry.first).oracle.present) return false;
+  }
+  for (const auto& entry : account.positions) {
+    if (!state.markets.at(entry.first).oracle.present) return false;
+  }
+  return true;
+}
+
 Int value(const State& state, AssetId asset, const Int& amount) {
   return token_term(state, asset, amount, Level::Equity);
 }

@@ -18,6 +18,9 @@ bool asset_fresh(const State& state, AssetId asset, uint64_t now_ts);
 bool market_fresh(const State& state, MarketId market, uint64_t now_ts);
 // Health is evaluable when every asset and market the account holds is fresh.
 bool evaluable(const State& state, const Account& account, uint64_t now_ts);
+// Every asset and market the account holds has a price, fresh or not: its
+// health can be computed (what observe mode and the account view report).
+bool priced(const State& state, const Account& account);
 
 // value(b, a) = ⌊b · P · 10^qd / (10^d · WAD)⌋
 Int value(const State& state, AssetId asset, const Int& amount);

@@ -190,8 +190,6 @@ class Step {
   // An event that cannot be applied: its reason in enforce mode, INVALID_RECORD in observe mode.
   Reason impossible(Reason reason) { return observe() ? Reason::InvalidRecord : reason; }
 
-  // Every price the account's holdings need is present (possibly stale).
-  bool computable(const Account& account) const;
   Int h_init(const Account& account) const { return account_health(state_, account, Level::Init).value; }
   HealthSnapshot snapshot(const Account& account) const;
   std::optional<PriceSeen> asset_price_seen(AssetId asset) const;
@@ -252,16 +250,6 @@ Reason Step::run(const fb::Event& event) {
     case fb::Body::NONE: break;
   }
   return Reason::InvalidRecord;
-}
-
-bool Step::computable(const Account& account) const {
-  for (const auto& entry : account.balances) {
-    if (entry.first != kQuoteAsset && !state_.assets.at(entry.first).oracle.present) return false;
-  }
-  for (const auto& entry : account.positions) {
-    if (!state_.markets.at(entry.first).oracle.present) return false;
-  }
-  return true;
 }
 
 HealthSnapshot Step::snapshot(const Account& account) const {
@@ -398,7 +386,7 @@ Reason Step::withdraw(const fb::Transfer& event) {
   if (!evaluable(state_, account, ts_)) {
     if (Reason reason = rule(Reason::StaleOracle); reason != Reason::None) return reason;
   }
-  if (computable(account) && h_init(account).sign() < 0) return rule(Reason::InsufficientHealth);
+  if (priced(state_, account) && h_init(account).sign() < 0) return rule(Reason::InsufficientHealth);
   return Reason::None;
 }
 
@@ -453,7 +441,7 @@ Reason Step::trade(const fb::Trade& event) {
 // Each party ends with H_init ≥ 0 or no lower than before the trade.
 Reason Step::trade_health(AccountId id) {
   const Account& account = state_.accounts.at(id);
-  if (!computable(account)) return Reason::None;  // observe mode only: flagged stale already
+  if (!priced(state_, account)) return Reason::None;  // observe mode only: flagged stale already
   const Int after = h_init(account);
   if (after.sign() >= 0) return Reason::None;
   const Account* before_account = journal_.original(id);
@@ -491,7 +479,7 @@ Reason Step::check_liquidator(AccountId liquidator) {
 // SPEC §5.4: no position and nothing of value left, but debts: insurance pays
 // what it can, the rest becomes bad debt, the balances become 0.
 void Step::close_out_if_bankrupt(Account& account, LiquidationAudit& audit) {
-  if (!account.positions.empty() || !computable(account)) return;
+  if (!account.positions.empty() || !priced(state_, account)) return;
   bool has_debt = false;
   for (const auto& [asset, balance] : account.balances) {
     if (balance.sign() > 0 && value(state_, asset, balance).sign() > 0) return;
@@ -557,7 +545,7 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   const Account* account = state_.account(event.account());
   if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
   const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (observe() && computable(*account))) audit.pre = snapshot(*account);
+  if (fresh || (observe() && priced(state_, *account))) audit.pre = snapshot(*account);
 
   if (!valid_limit(event.max_base(), audit.requested)) {
     return reject_liquidation(audit, impossible(Reason::InvalidAmount));
@@ -631,7 +619,7 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
     return reject_liquidation(audit, reason);
   }
   close_out_if_bankrupt(target, audit);
-  if (computable(target)) audit.post = snapshot(target);
+  if (priced(state_, target)) audit.post = snapshot(target);
   judge(audit, !liquidatable, penalty,
         [&](const Int& size) { return perp_penalty_for_size(state_, event.market(), size); });
   return Reason::None;
@@ -659,7 +647,7 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   const Account* account = state_.account(event.account());
   if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
   const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (observe() && computable(*account))) audit.pre = snapshot(*account);
+  if (fresh || (observe() && priced(state_, *account))) audit.pre = snapshot(*account);
 
   if (!valid_limit(event.max_repay(), audit.requested)) {
     return reject_liquidation(audit, impossible(Reason::InvalidAmount));
@@ -673,8 +661,8 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   // cap < 1 is NOTHING_TO_LIQUIDATE, an own-field check that SPEC §4 runs before
   // the prices are judged: it uses the stored prices of L and C. Without one of
   // them the account is not evaluable and STALE_ORACLE follows.
-  const bool priced = asset_price_seen(l).has_value() && asset_price_seen(c).has_value();
-  if (priced && !observe() && token_repay_cap(state_, *account, l, c).sign() < 1) {
+  const bool both_priced = asset_price_seen(l).has_value() && asset_price_seen(c).has_value();
+  if (both_priced && !observe() && token_repay_cap(state_, *account, l, c).sign() < 1) {
     return reject_liquidation(audit, Reason::NothingToLiquidate);
   }
   if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
@@ -741,7 +729,7 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
     return reject_liquidation(audit, reason);
   }
   close_out_if_bankrupt(target, audit);
-  if (computable(target)) audit.post = snapshot(target);
+  if (priced(state_, target)) audit.post = snapshot(target);
   judge(audit, !liquidatable, seizure.bonus,
         [&](const Int& repay) { return token_seizure(state_, l, c, repay).bonus; });
   return Reason::None;

@@ -14,18 +14,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Health needs a price for everything the account holds; a stale one still
-// gives figures (flagged not evaluable), a missing one gives none.
-bool priced(const State& state, const Account& account) {
-  for (const auto& entry : account.balances) {
-    if (entry.first != kQuoteAsset && !state.assets.at(entry.first).oracle.present) return false;
-  }
-  for (const auto& entry : account.positions) {
-    if (!state.markets.at(entry.first).oracle.present) return false;
-  }
-  return true;
-}
-
 Json view(const State& state, AccountId id) {
   const Account& account = *state.account(id);
   Json out;

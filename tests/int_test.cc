@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/int.h"
+#include "replay/rng.h"
 
 namespace liql {
 namespace {
@@ -398,13 +399,8 @@ TEST(IntFastPath, Muldiv3HandWorked) {
 TEST(IntFastPath, AgreesWithTheWideExpressionOnASweep) {
   // splitmix64 sweep over magnitudes around every power of two and ten that
   // matters; each answer the fast path gives must equal the exact one.
-  uint64_t x = 12345;
-  auto next = [&x] {
-    uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  };
+  Rng rng(12345);
+  auto next = [&rng] { return rng.next(); };
   auto value = [&](unsigned max_bits) {
     const unsigned bits = static_cast<unsigned>(next() % (max_bits + 1));
     Int v = (Int(next()) << 64 | Int(next())) >> (128 - bits);

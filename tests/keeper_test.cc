@@ -18,6 +18,7 @@
 #include "engine/machine.h"
 #include "replay/generate.h"
 #include "replay/replay.h"
+#include "replay/rng.h"
 #include "tests/engine_fixtures.h"
 
 namespace liql {
@@ -319,21 +320,6 @@ TEST(KeeperHandMade, CrossMarginBothPricesMoveAtOnce) {
 
 // ---- random states, random walks, random edits ----------------------------------------------
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-  int64_t signed_between(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(below(uint64_t(hi - lo + 1))); }
-
- private:
-  uint64_t state_;
-};
 
 // Assets with decimals 0, 8, 18, 30 and markets with base decimals 0, 4, 9, 18;
 // one market with maint margin = WAD (a long there has no price sensitivity,

@@ -10,9 +10,9 @@
 //   * perp base is zero-sum per market.
 // A rejected event must leave the state unchanged except seq and ts (SPEC §4).
 //
-// Amounts are converted from their decimal text by plain string manipulation
-// (independent of the engine's parse_units), so the bookkeeping here does not
-// lean on the code under test.
+// Amounts are converted from their decimal text by fixtures::dec, plain string
+// manipulation independent of the engine's parse_units, so the bookkeeping
+// here does not lean on the code under test.
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,34 +25,12 @@
 #include "engine/state.h"
 #include "engine/types.h"
 #include "replay/replay.h"
+#include "tests/engine_fixtures.h"
 
 namespace liql::scenario {
 
 // Decimal text → integer scaled by 10^decimals. "0.075", 18 → 75·10^15.
-inline Int units(std::string_view text, unsigned decimals) {
-  bool negative = false;
-  if (!text.empty() && text.front() == '-') {
-    negative = true;
-    text.remove_prefix(1);
-  }
-  std::string integer(text);
-  std::string fraction;
-  if (auto dot = integer.find('.'); dot != std::string::npos) {
-    fraction = integer.substr(dot + 1);
-    integer.resize(dot);
-  }
-  if (fraction.size() > decimals) throw std::invalid_argument("units(): too many decimals");
-  fraction.append(decimals - fraction.size(), '0');
-  std::string digits = integer + fraction;
-  if (digits.empty()) throw std::invalid_argument("units(): empty number");
-  for (char c : digits) {
-    if (c < '0' || c > '9') throw std::invalid_argument("units(): not a decimal number");
-  }
-  const auto first = digits.find_first_not_of('0');  // Boost reads a leading 0 as octal
-  digits = first == std::string::npos ? std::string("0") : digits.substr(first);
-  Int value(digits);
-  return negative ? Int(-value) : value;
-}
+inline Int units(std::string_view text, unsigned decimals) { return fixtures::dec(text, decimals); }
 
 // An exact integer written out in decimal (for values beyond 64 bits).
 inline Int I(std::string_view digits) { return units(digits, 0); }
