@@ -128,11 +128,8 @@ std::optional<Int> muldiv_pow10_small(const Int& a, const Int& b, unsigned expon
   return round_quotient(magnitude, negative, pow10_128()[exponent], round);
 }
 
-// c = stripped · 10^zeros with at most max_zeros zeros taken out, when c ≥ 0 fits 64 bits.
-bool strip_decimal_zeros(const Int& c, unsigned max_zeros, uint64_t* stripped, unsigned* zeros) {
-  U128 magnitude = 0;
-  if (c.sign() < 0 || !magnitude_128(c, &magnitude) || (magnitude >> 64) != 0) return false;
-  uint64_t value = static_cast<uint64_t>(magnitude);
+// value = *stripped · 10^*zeros, at most max_zeros zeros taken out.
+void strip_zeros_64(uint64_t value, unsigned max_zeros, uint64_t* stripped, unsigned* zeros) {
   unsigned count = 0;
   if (value != 0) {
     // Largest steps first; each a division by a constant (a multiply and a shift).
@@ -147,19 +144,73 @@ bool strip_decimal_zeros(const Int& c, unsigned max_zeros, uint64_t* stripped, u
   }
   *stripped = value;
   *zeros = count;
-  return true;
+}
+
+// value = mantissa · 10^zeros with every trailing decimal zero taken out.
+struct Stripped {
+  U128 mantissa;
+  unsigned zeros;
+};
+
+Stripped strip_zeros_128(U128 value) {
+  unsigned count = 0;
+  // 128-bit remainders are library calls: only until the value fits 64 bits.
+  constexpr struct { uint64_t power; unsigned digits; } kSteps[] = {
+      {10'000'000'000'000'000ULL, 16}, {100'000'000ULL, 8}, {10'000ULL, 4}, {100ULL, 2}, {10ULL, 1}};
+  for (const auto& step : kSteps) {
+    while ((value >> 64) != 0 && value % step.power == 0) {
+      value /= step.power;
+      count += step.digits;
+    }
+  }
+  if ((value >> 64) == 0) {
+    uint64_t low = 0;
+    unsigned more = 0;
+    strip_zeros_64(static_cast<uint64_t>(value), 64, &low, &more);
+    value = low;
+    count += more;
+  }
+  return Stripped{value, count};
+}
+
+// strip_zeros_128 of a price, remembered: a replay evaluates the same few
+// prices thousands of times between two price updates. A pure function's
+// cache, per thread: what it returns never depends on what it holds.
+Stripped strip_price(U128 value) {
+  struct Slot {
+    U128 key = 0;
+    Stripped value{0, 0};
+    bool used = false;
+  };
+  thread_local std::array<Slot, 16> slots;
+  const uint64_t mixed = static_cast<uint64_t>(value) ^ static_cast<uint64_t>(value >> 64);
+  Slot& slot = slots[(mixed * 0x9E3779B97F4A7C15ULL) >> 60];
+  if (!slot.used || slot.key != value) slot = Slot{value, strip_zeros_128(value), true};
+  return slot.value;
 }
 
 std::optional<Int> muldiv3_pow10_small(const Int& a, const Int& b, const Int& c, unsigned exponent, Round round) {
-  uint64_t stripped = 0;
-  unsigned zeros = 0;
-  if (!strip_decimal_zeros(c, std::min(exponent, 64u), &stripped, &zeros)) return std::nullopt;
-  U128 magnitude = 0;
-  bool negative = false;
-  if (!product_127(a, b, &magnitude, &negative)) return std::nullopt;
-  if (bit_length(magnitude) + bit_length(stripped) > 127) return std::nullopt;
-  magnitude *= stripped;
-  exponent -= zeros;
+  U128 ma = 0, mb = 0, mc = 0;
+  if (c.sign() < 0 || !magnitude_128(a, &ma) || !magnitude_128(b, &mb) || !magnitude_128(c, &mc) ||
+      (mc >> 64) != 0) {
+    return std::nullopt;
+  }
+  // The ratio c (a weight or a margin, WAD-scaled) loses its decimal zeros
+  // against 10^exponent first: 0.05 · WAD = 5 · 10^16.
+  uint64_t c_stripped = 0;
+  unsigned c_zeros = 0;
+  strip_zeros_64(static_cast<uint64_t>(mc), std::min(exponent, 64u), &c_stripped, &c_zeros);
+  exponent -= c_zeros;
+  if (bit_length(ma) + bit_length(mb) + bit_length(c_stripped) > 127) {
+    // Then b, a price: 2011.462 · WAD = 2011462 · 10^15.
+    const Stripped b_stripped = strip_price(mb);
+    if (b_stripped.zeros > exponent) return std::nullopt;
+    mb = b_stripped.mantissa;
+    exponent -= b_stripped.zeros;
+    if (bit_length(ma) + bit_length(mb) + bit_length(c_stripped) > 127) return std::nullopt;
+  }
+  const U128 magnitude = ma * mb * c_stripped;
+  const bool negative = magnitude != 0 && (a.sign() < 0) != (b.sign() < 0);
   if (exponent > kMaxPow10_128) {
     if (magnitude == 0) return Int(0);
     return Int(negative == (round == Round::Floor) ? (negative ? -1 : 1) : 0);

@@ -45,8 +45,10 @@ Int muldiv_ceil(const Int& a, const Int& b, const Int& c);
 std::optional<Int> muldiv_pow10_floor_small(const Int& a, const Int& b, unsigned exponent);
 std::optional<Int> muldiv_pow10_ceil_small(const Int& a, const Int& b, unsigned exponent);
 // ⌊a·b·c/10^exponent⌋ and ⌈…⌉ likewise, for a ratio c (a weight or a margin)
-// below 2^64: its trailing decimal zeros cancel against 10^exponent first
-// (0.05 · WAD = 5 · 10^16), and the rest of the product must stay below 2^127.
+// below 2^64 and |a|, |b| below 2^128: the trailing decimal zeros of c, and
+// when needed those of b (a price), cancel against 10^exponent first
+// (0.05 · WAD = 5 · 10^16, 2011.462 · WAD = 2011462 · 10^15), and the rest of
+// the product must stay below 2^127.
 std::optional<Int> muldiv3_pow10_floor_small(const Int& a, const Int& b, const Int& c, unsigned exponent);
 std::optional<Int> muldiv3_pow10_ceil_small(const Int& a, const Int& b, const Int& c, unsigned exponent);
 

@@ -107,8 +107,20 @@ struct SeizureRate {
     base_denominator = pow10_wide(l.decimals) * Wide(asset_price(state, collateral));
     numerator = base_numerator * Wide(wad() + c.liquidation_bonus);
     denominator = base_denominator * Wide(wad());
+    // N/D in lowest terms is usually small (powers of ten cancel): the search's
+    // ⌈r·N/D⌉ then takes muldiv_ceil's 128-bit path. Same value either way.
+    const Wide divisor = boost::multiprecision::gcd(numerator, denominator);
+    const Wide n = numerator / divisor, d = denominator / divisor;
+    if (boost::multiprecision::msb(n) < 250 && boost::multiprecision::msb(d) < 250) {
+      reduced_numerator = narrow(n);
+      reduced_denominator = narrow(d);
+    }
   }
-  Int ceil(const Int& repay) const { return narrow(cdiv(Wide(repay) * numerator, denominator)); }
+  // ⌈seize_exact(repay)⌉, what the account gives.
+  Int ceil(const Int& repay) const {
+    if (reduced_denominator.sign() > 0) return muldiv_ceil(repay, reduced_numerator, reduced_denominator);
+    return narrow(cdiv(Wide(repay) * numerator, denominator));
+  }
   Seizure of(const Int& repay) const {
     const Wide scaled = Wide(repay) * numerator;
     Seizure seizure;
@@ -118,6 +130,7 @@ struct SeizureRate {
     return seizure;
   }
   Wide base_numerator, base_denominator, numerator, denominator;
+  Int reduced_numerator, reduced_denominator;  // 0 / 0 when N/D in lowest terms is still large
 };
 
 }  // namespace

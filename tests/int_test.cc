@@ -17,6 +17,10 @@ namespace {
 
 Int two_pow(unsigned n) { return Int(1) << n; }
 
+unsigned msb_plus_one(const Int& magnitude) {
+  return magnitude.is_zero() ? 0 : static_cast<unsigned>(boost::multiprecision::msb(magnitude)) + 1;
+}
+
 // "1" followed by n zeros, as text: an independent way to write 10^n.
 Int ten_pow_text(unsigned n) { return Int("1" + std::string(n, '0')); }
 
@@ -380,8 +384,12 @@ TEST(IntFastPath, Muldiv3HandWorked) {
   // leaving 5e7 · 3e22 · 8 / 10^21 = 1.2e31 / 1e21 = 12,000,000,000 (12,000 USDC).
   const Int a = Int(50'000'000), b = Int(30'000) * wad(), w = Int(8) * pow10(17);
   EXPECT_EQ(muldiv3_pow10_floor_small(a, b, w, 38), Int(12'000'000'000LL));
-  // 2.5 ETH (18 dp) at 2,000 USDC: 2.5e18 · 2e21 = 5e39 ≥ 2^127, so no fast path.
-  EXPECT_FALSE(muldiv3_pow10_floor_small(Int(25) * pow10(17), Int(2000) * wad(), w, 48).has_value());
+  // 2.5 ETH (18 dp) at 2,000 USDC: 2.5e18 · 2e21 = 5e39 ≥ 2^127, but the
+  // price is 2 · 10^21: 25·10^17 · 2 · 8 / 10^(48 − 17 − 21) = 4·10^19 / 10^10
+  // = 4,000,000,000 (4,000 USDC).
+  EXPECT_EQ(muldiv3_pow10_floor_small(Int(25) * pow10(17), Int(2000) * wad(), w, 48), Int(4'000'000'000LL));
+  // A price without decimal zeros (2^100 + 1 is odd) keeps the product above 2^127: no fast path.
+  EXPECT_FALSE(muldiv3_pow10_floor_small(two_pow(30), two_pow(100) + 1, Int(3), 10).has_value());
   // −1 wei · 1 · 0.05 / 10^2 = −0.0005 → floor −1, ceil 0.
   EXPECT_EQ(muldiv3_pow10_floor_small(Int(-1), Int(1), Int(5) * pow10(16), 20), Int(-1));
   EXPECT_EQ(muldiv3_pow10_ceil_small(Int(-1), Int(1), Int(5) * pow10(16), 20), Int(0));
@@ -425,6 +433,36 @@ TEST(IntFastPath, AgreesWithTheWideExpressionOnASweep) {
     }
   }
   EXPECT_GT(taken, 5000);  // the sweep exercises the fast path, not only the fallback
+}
+
+TEST(IntFastPath, PricesLoseTheirDecimalZerosToo) {
+  // 100 ETH (18 dp) at 2011.462 USDC, weight 0.8, in 6-dp USDC:
+  // 10^20 · 2011462·10^15 · 8·10^17 / 10^48. a·b alone is ≈ 2^137; with the
+  // zeros of the weight (17) and the price (15) cancelled it is
+  // 10^20 · 2011462 · 8 / 10^16 = 160,916,960,000 (160,916.96 USDC), exact.
+  const Int a = Int(100) * wad(), b = Int(2011462) * pow10(15), w = Int(8) * pow10(17);
+  EXPECT_EQ(muldiv3_pow10_floor_small(a, b, w, 48), Int(160'916'960'000LL));
+  EXPECT_EQ(exact3(a, b, w, 48, false), Int(160'916'960'000LL));
+
+  // A sweep of prices with 1-12 significant digits and up to 30 zeros, and
+  // balances up to 2^100: whatever the fast path answers is exact.
+  Rng rng(777);
+  int beyond_127 = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const Int mantissa = Int(1 + rng.below(1'000'000'000'000ULL));
+    const Int b = mantissa * pow10(static_cast<unsigned>(rng.below(31)));
+    Int a = (Int(rng.next()) << 64 | Int(rng.next())) >> (28 + rng.below(100));
+    if (rng.below(3) == 0) a = -a;
+    const Int c = Int(1 + rng.below(20)) * pow10(static_cast<unsigned>(rng.below(18)));
+    const unsigned e = static_cast<unsigned>(rng.below(70));
+    for (bool ceil : {false, true}) {
+      const auto fast = ceil ? muldiv3_pow10_ceil_small(a, b, c, e) : muldiv3_pow10_floor_small(a, b, c, e);
+      if (!fast) continue;
+      ASSERT_EQ(*fast, exact3(a, b, c, e, ceil)) << a << " " << b << " " << c << " " << e;
+      if (msb_plus_one(abs(a)) + msb_plus_one(b) > 127) ++beyond_127;
+    }
+  }
+  EXPECT_GT(beyond_127, 1000);  // answered only because the price's zeros cancelled
 }
 
 }  // namespace
