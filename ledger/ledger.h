@@ -76,7 +76,9 @@ class Ledger {
 
   // Reads seq in [from_seq, to_seq] (to_seq clamped to the head), verifying
   // each record and the chain from chain(from_seq − 1), which it reads from
-  // record from_seq − 1.
+  // record from_seq − 1. A range of more than 4,096 records is read and
+  // verified a batch ahead on a thread of the reader's own (same records, same
+  // first error); the reader must not outlive the ledger.
   virtual std::unique_ptr<LogReader> read(uint64_t from_seq, uint64_t to_seq) = 0;
 
   // Snapshots (canonical state bytes + state hash), keyed by seq.
