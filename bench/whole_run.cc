@@ -22,11 +22,14 @@
 //   restart) and, reading it through a secondary instance like every reader:
 //   4. scan, raw: an iterator over the events column family, checksums
 //      verified as the ledger's reader does;
-//   5. read, ledger: LogReader (FlatBuffers verifier, structural check, chain);
-//   6. replay: liql::replay from genesis (read + Machine::apply);
+//   5. read, ledger: LogReader (FlatBuffers verifier, structural check, chain),
+//      which for a range this long works a batch ahead on its own thread;
+//   6. replay: liql::replay from genesis (that read, overlapped with
+//      Machine::apply on the calling thread);
 //   7. replay + audit: replay with a visitor that builds the audit record of
 //      every liquidation event, state hash included (EventView::hash), as
-//      `liqledger audit` does (without printing);
+//      `liqledger audit` does (without printing); the time spent in the state
+//      hashes is measured too, and the rate without them printed;
 //   8. recovery: the newest snapshot restored and the events after it
 //      replayed. The snapshot is written during the first replay, at the last
 //      multiple of 50 000 (the default interval of `liqledger append`) before
