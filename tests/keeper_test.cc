@@ -30,21 +30,11 @@ using fixtures::W;
 
 // ---- the reference: every account, exactly --------------------------------------------
 
-bool all_prices_present(const State& state, const Account& account) {
-  for (const auto& entry : account.balances) {
-    if (entry.first != kQuoteAsset && !state.assets.at(entry.first).oracle.present) return false;
-  }
-  for (const auto& entry : account.positions) {
-    if (!state.markets.at(entry.first).oracle.present) return false;
-  }
-  return true;
-}
-
 std::set<AccountId> brute_force(const State& state) {
   std::set<AccountId> out;
   for (AccountId id : state.sorted_account_ids()) {
     const Account& account = state.accounts.at(id);
-    if (!all_prices_present(state, account)) continue;
+    if (!priced(state, account)) continue;
     const AccountStatus status = health_report(state, account).status;
     if (status == AccountStatus::Liquidatable || status == AccountStatus::Bankrupt) out.insert(id);
   }
