@@ -2,9 +2,9 @@
 // corruption reported with its seq, never a crash.
 
 #include <gtest/gtest.h>
-#include <rocksdb/db.h>
 
 #include "replay/replay.h"
+#include "tests/raw_db.h"
 #include "tests/test_dirs.h"
 
 namespace liql {
@@ -39,24 +39,19 @@ class LedgerTest : public ::testing::Test {
   // Rewrites the raw value of `seq` in column family `events` (the ledger closed).
   void tamper(uint64_t seq, const std::function<void(std::string&)>& edit) {
     ledger_.reset();
-    std::vector<rocksdb::ColumnFamilyDescriptor> families{{rocksdb::kDefaultColumnFamilyName, {}},
-                                                          {"events", {}},
-                                                          {"snapshots", {}},
-                                                          {"meta", {}}};
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.path("db"), families, &handles, &db).ok());
-    std::string value;
-    if (db->Get({}, handles[1], seq_key(seq), &value).ok()) {
-      edit(value);
-      if (value.empty()) {
-        ASSERT_TRUE(db->Delete({}, handles[1], seq_key(seq)).ok());
-      } else {
-        ASSERT_TRUE(db->Put({}, handles[1], seq_key(seq), value).ok());
+    {
+      testing::RawDb db(dir_.path("db"));
+      ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+      std::string value;
+      if (db->Get({}, db.events(), seq_key(seq), &value).ok()) {
+        edit(value);
+        if (value.empty()) {
+          ASSERT_TRUE(db->Delete({}, db.events(), seq_key(seq)).ok());
+        } else {
+          ASSERT_TRUE(db->Put({}, db.events(), seq_key(seq), value).ok());
+        }
       }
     }
-    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
-    delete db;
     ASSERT_TRUE(open().is_ok());
   }
 
@@ -64,33 +59,29 @@ class LedgerTest : public ::testing::Test {
   // chain and head: what a hostile writer could leave, bypassing append's checks.
   void forge(const std::vector<std::string>& events) {
     ledger_.reset();
-    std::vector<rocksdb::ColumnFamilyDescriptor> families{{rocksdb::kDefaultColumnFamilyName, {}},
-                                                          {"events", {}},
-                                                          {"snapshots", {}},
-                                                          {"meta", {}}};
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.path("db"), families, &handles, &db).ok());
-    Hash chain{};
-    uint64_t seq = 0;
-    uint64_t ts = 0;
-    for (const std::string& bytes : events) {
-      const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-      chain = chain_next(chain, std::span<const uint8_t>(data, bytes.size()));
-      ts = flatbuffers::GetRoot<fb::Event>(data)->ts();
-      flatbuffers::FlatBufferBuilder builder;
-      builder.ForceVectorAlignment(bytes.size(), 1, 8);
-      auto event = builder.CreateVector(data, bytes.size());
-      auto chain_bytes = builder.CreateVector(chain.data(), chain.size());
-      fb::FinishRecordBuffer(builder, fb::CreateRecord(builder, ++seq, event, chain_bytes));
-      const rocksdb::Slice value(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
-      ASSERT_TRUE(db->Put({}, handles[1], seq_key(seq), value).ok());
+    {
+      testing::RawDb db(dir_.path("db"));
+      ASSERT_TRUE(db.status().ok()) << db.status().ToString();
+      Hash chain{};
+      uint64_t seq = 0;
+      uint64_t ts = 0;
+      for (const std::string& bytes : events) {
+        const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+        chain = chain_next(chain, std::span<const uint8_t>(data, bytes.size()));
+        ts = flatbuffers::GetRoot<fb::Event>(data)->ts();
+        flatbuffers::FlatBufferBuilder builder;
+        builder.ForceVectorAlignment(bytes.size(), 1, 8);
+        auto event = builder.CreateVector(data, bytes.size());
+        auto chain_bytes = builder.CreateVector(chain.data(), chain.size());
+        fb::FinishRecordBuffer(builder, fb::CreateRecord(builder, ++seq, event, chain_bytes));
+        const rocksdb::Slice value(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
+        ASSERT_TRUE(db->Put({}, db.events(), seq_key(seq), value).ok());
+      }
+      ASSERT_TRUE(db->Put({}, db.meta(), "head_seq", seq_key(seq)).ok());
+      ASSERT_TRUE(
+          db->Put({}, db.meta(), "head_chain", rocksdb::Slice(reinterpret_cast<const char*>(chain.data()), 32)).ok());
+      ASSERT_TRUE(db->Put({}, db.meta(), "head_ts", seq_key(ts)).ok());
     }
-    ASSERT_TRUE(db->Put({}, handles[3], "head_seq", seq_key(seq)).ok());
-    ASSERT_TRUE(db->Put({}, handles[3], "head_chain", rocksdb::Slice(reinterpret_cast<const char*>(chain.data()), 32)).ok());
-    ASSERT_TRUE(db->Put({}, handles[3], "head_ts", seq_key(ts)).ok());
-    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
-    delete db;
     ASSERT_TRUE(open().is_ok());
   }
 
@@ -194,18 +185,15 @@ TEST_F(LedgerTest, EveryBitFlipIsDetectedOrHarmless) {
   const Hash clean_hash = state_hash(clean.state());
   ledger_.reset();
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> families{
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"events", {}}, {"snapshots", {}}, {"meta", {}}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.path("db"), families, &handles, &raw).ok());
+  testing::RawDb raw(dir_.path("db"));
+  ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
   std::string original;
-  ASSERT_TRUE(raw->Get({}, handles[1], seq_key(2), &original).ok());
+  ASSERT_TRUE(raw->Get({}, raw.events(), seq_key(2), &original).ok());
   size_t detected = 0;
   for (size_t i = 0; i < original.size(); ++i) {
     std::string value = original;
     value[i] = static_cast<char>(value[i] ^ (1 << (i % 8)));
-    ASSERT_TRUE(raw->Put({}, handles[1], seq_key(2), value).ok());
+    ASSERT_TRUE(raw->Put({}, raw.events(), seq_key(2), value).ok());
     std::unique_ptr<Ledger> reader;
     LedgerOptions options;
     options.read_only = true;  // opens beside the raw writer
@@ -223,8 +211,6 @@ TEST_F(LedgerTest, EveryBitFlipIsDetectedOrHarmless) {
   }
   // The 32 chain bytes and every event byte are covered by the chain.
   EXPECT_GE(detected, 32u + 20u);
-  for (auto* handle : handles) raw->DestroyColumnFamilyHandle(handle);
-  delete raw;
 }
 
 // Long reads run the record decoding and chain check a batch ahead on a

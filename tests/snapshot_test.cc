@@ -3,13 +3,13 @@
 // reported with its seq and never used.
 
 #include <gtest/gtest.h>
-#include <rocksdb/db.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "replay/generate.h"
 #include "replay/replay.h"
+#include "tests/raw_db.h"
 #include "tests/test_dirs.h"
 
 namespace liql {
@@ -141,17 +141,12 @@ TEST_F(SnapshotTest, TamperedSnapshotIsReportedAndNeverUsed) {
   append(longer_log(), 5);  // snapshots at 5, 10, 15
   ledger_.reset();
   {
-    std::vector<rocksdb::ColumnFamilyDescriptor> families{
-        {rocksdb::kDefaultColumnFamilyName, {}}, {"events", {}}, {"snapshots", {}}, {"meta", {}}};
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.path("db"), families, &handles, &raw).ok());
+    testing::RawDb raw(dir_.path("db"));
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
     std::string value;
-    ASSERT_TRUE(raw->Get({}, handles[2], seq_key(10), &value).ok());
+    ASSERT_TRUE(raw->Get({}, raw.snapshots(), seq_key(10), &value).ok());
     value[value.size() - 40] ^= 0x01;  // inside the canonical state
-    ASSERT_TRUE(raw->Put({}, handles[2], seq_key(10), value).ok());
-    for (auto* handle : handles) raw->DestroyColumnFamilyHandle(handle);
-    delete raw;
+    ASSERT_TRUE(raw->Put({}, raw.snapshots(), seq_key(10), value).ok());
   }
   open();
   Machine machine;
