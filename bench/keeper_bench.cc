@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/bench_inputs.h"
 #include "engine/health.h"
 #include "engine/int.h"
 #include "engine/keeper.h"
@@ -45,16 +46,9 @@
 namespace liql {
 namespace {
 
-
-Int units(std::string_view text, unsigned decimals) {
-  auto value = parse_units(text, decimals);
-  if (!value) throw std::invalid_argument("bench: bad number " + std::string(text));
-  return *value;
-}
-Int ratio(std::string_view text) { return units(text, 18); }
-Levels levels(std::string_view init, std::string_view target, std::string_view maint) {
-  return Levels{ratio(init), ratio(target), ratio(maint)};
-}
+using bench::levels;
+using bench::ratio;
+using bench::units;
 
 constexpr uint64_t kNow = 10'000;
 constexpr AssetId kEth = 1, kBtc = 2;

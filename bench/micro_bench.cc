@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/bench_inputs.h"
 #include "engine/health.h"
 #include "engine/int.h"
 #include "engine/liquidation.h"
@@ -30,18 +31,11 @@
 namespace liql {
 namespace {
 
+using bench::levels;
+using bench::ratio;
+using bench::units;
+
 // ---- inputs ---------------------------------------------------------------------
-
-Int units(std::string_view text, unsigned decimals) {
-  auto value = parse_units(text, decimals);
-  if (!value) throw std::invalid_argument("bench: bad number " + std::string(text));
-  return *value;
-}
-Int ratio(std::string_view text) { return units(text, 18); }
-
-Levels levels(std::string_view init, std::string_view target, std::string_view maint) {
-  return Levels{ratio(init), ratio(target), ratio(maint)};
-}
 
 constexpr uint64_t kNow = 10'000;
 

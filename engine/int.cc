@@ -128,14 +128,20 @@ std::optional<Int> muldiv_pow10_small(const Int& a, const Int& b, unsigned expon
   return round_quotient(magnitude, negative, pow10_128()[exponent], round);
 }
 
+// Powers of ten to divide trailing zeros off by, largest first: a 64-bit
+// division by a constant is a multiply and a shift.
+struct ZeroStep {
+  uint64_t power;
+  unsigned digits;
+};
+constexpr ZeroStep kZeroSteps[] = {
+    {10'000'000'000'000'000ULL, 16}, {100'000'000ULL, 8}, {10'000ULL, 4}, {100ULL, 2}, {10ULL, 1}};
+
 // value = *stripped · 10^*zeros, at most max_zeros zeros taken out.
 void strip_zeros_64(uint64_t value, unsigned max_zeros, uint64_t* stripped, unsigned* zeros) {
   unsigned count = 0;
   if (value != 0) {
-    // Largest steps first; each a division by a constant (a multiply and a shift).
-    constexpr struct { uint64_t power; unsigned digits; } kSteps[] = {
-        {10'000'000'000'000'000ULL, 16}, {100'000'000ULL, 8}, {10'000ULL, 4}, {100ULL, 2}, {10ULL, 1}};
-    for (const auto& step : kSteps) {
+    for (const ZeroStep& step : kZeroSteps) {
       while (count + step.digits <= max_zeros && value % step.power == 0) {
         value /= step.power;
         count += step.digits;
@@ -155,9 +161,7 @@ struct Stripped {
 Stripped strip_zeros_128(U128 value) {
   unsigned count = 0;
   // 128-bit remainders are library calls: only until the value fits 64 bits.
-  constexpr struct { uint64_t power; unsigned digits; } kSteps[] = {
-      {10'000'000'000'000'000ULL, 16}, {100'000'000ULL, 8}, {10'000ULL, 4}, {100ULL, 2}, {10ULL, 1}};
-  for (const auto& step : kSteps) {
+  for (const ZeroStep& step : kZeroSteps) {
     while ((value >> 64) != 0 && value % step.power == 0) {
       value /= step.power;
       count += step.digits;
