@@ -107,8 +107,11 @@ struct SeizureRate {
     base_denominator = pow10_wide(l.decimals) * Wide(asset_price(state, collateral));
     numerator = base_numerator * Wide(wad() + c.liquidation_bonus);
     denominator = base_denominator * Wide(wad());
-    // N/D in lowest terms is usually small (powers of ten cancel): the search's
-    // ⌈r·N/D⌉ then takes muldiv_ceil's 128-bit path. Same value either way.
+  }
+  // For a search, which evaluates ceil() many times: N/D in lowest terms is
+  // usually small (powers of ten cancel), and ⌈r·N/D⌉ then takes muldiv_ceil's
+  // 128-bit path. Same value either way.
+  void reduce() {
     const Wide divisor = boost::multiprecision::gcd(numerator, denominator);
     const Wide n = numerator / divisor, d = denominator / divisor;
     if (boost::multiprecision::msb(n) < 250 && boost::multiprecision::msb(d) < 250) {
@@ -140,13 +143,10 @@ Seizure token_seizure(const State& state, AssetId liability, AssetId collateral,
 }
 
 Int token_repay_cap(const State& state, const Account& account, AssetId liability, AssetId collateral) {
-  const AssetParams& l = state.assets.at(liability).params;
-  const AssetParams& c = state.assets.at(collateral).params;
   const Int abs_debt = abs(account.balance(liability));
   // ⌈r·N/D⌉ ≤ b_C ⇔ r·N ≤ b_C·D ⇔ r ≤ ⌊b_C·D/N⌋
-  const Wide n = Wide(asset_price(state, liability)) * pow10_wide(c.decimals) * Wide(wad() + c.liquidation_bonus);
-  const Wide d = pow10_wide(l.decimals) * Wide(asset_price(state, collateral)) * Wide(wad());
-  const Int r_max = narrow(fdiv(Wide(account.balance(collateral)) * d, n));
+  const SeizureRate rate(state, liability, collateral);
+  const Int r_max = narrow(fdiv(Wide(account.balance(collateral)) * rate.denominator, rate.numerator));
   return r_max < abs_debt ? r_max : abs_debt;
 }
 
@@ -155,7 +155,8 @@ Int token_required(const State& state, const Account& account, AssetId liability
   const Int rest = target_without(state, account, 0, liability, collateral, true);
   const Int debt = account.balance(liability);
   const Int held = account.balance(collateral);
-  const SeizureRate rate(state, liability, collateral);
+  SeizureRate rate(state, liability, collateral);
+  rate.reduce();
   auto ok = [&](const Int& repay) {
     const Int total = rest + token_term(state, liability, debt + repay, Level::Target) +
                       token_term(state, collateral, held - rate.ceil(repay), Level::Target);
