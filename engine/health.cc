@@ -69,65 +69,37 @@ Int value(const State& state, AssetId asset, const Int& amount) {
   return token_term(state, asset, amount, Level::Equity);
 }
 
-// Fast paths (docs/PERFORMANCE.md). ⌊x·10^q / 10^(k+q)⌋ = ⌊x / 10^k⌋ exactly, so
-// a numerator's power of ten cancels against the denominator's; when the rest
-// of the product is below 2^127, native 128-bit arithmetic gives the quotient
-// (muldiv_pow10_*_small) and the wide expression is not evaluated. Beyond that
-// the wide expression runs as written, overflow checks included.
+// Every term below is one exact ⌊…⌋ or ⌈…⌉ of a product over a power of ten
+// (muldiv_pow10_*, muldiv3_pow10_*: native 128-bit arithmetic when the
+// product allows, docs/PERFORMANCE.md, the 512-bit expression otherwise).
 
+// ⌊B · P · 10^qd / (10^bd · WAD)⌋
 Int notional(const State& state, MarketId market, const Int& base) {
   const Market& m = state.markets.at(market);
-  const uint32_t quote_decimals = state.quote_decimals();
-  if (m.params.base_decimals + 18 >= quote_decimals) {
-    if (auto fast = muldiv_pow10_floor_small(base, m.oracle.price, m.params.base_decimals + 18 - quote_decimals)) {
-      return *fast;
-    }
-  }
-  Wide numerator = Wide(base) * Wide(m.oracle.price) * pow10_wide(quote_decimals);
-  return narrow(fdiv(numerator, pow10_wide(m.params.base_decimals + 18)));
+  return muldiv_pow10_floor(base, m.oracle.price, state.quote_decimals(), m.params.base_decimals + 18);
 }
 
+// ⌈B · P · 10^qd / (10^bd · WAD)⌉
 Int notional_ceil(const State& state, MarketId market, const Int& base) {
   const Market& m = state.markets.at(market);
-  const uint32_t quote_decimals = state.quote_decimals();
-  if (m.params.base_decimals + 18 >= quote_decimals) {
-    if (auto fast = muldiv_pow10_ceil_small(base, m.oracle.price, m.params.base_decimals + 18 - quote_decimals)) {
-      return *fast;
-    }
-  }
-  Wide numerator = Wide(base) * Wide(m.oracle.price) * pow10_wide(quote_decimals);
-  return narrow(cdiv(numerator, pow10_wide(m.params.base_decimals + 18)));
+  return muldiv_pow10_ceil(base, m.oracle.price, state.quote_decimals(), m.params.base_decimals + 18);
 }
 
+// ⌊b · P · 10^qd · w / (10^d · WAD · WAD)⌋
 Int token_term(const State& state, AssetId asset, const Int& balance, Level level) {
   const AssetParams& params = state.assets.at(asset).params;
-  const uint32_t quote_decimals = state.quote_decimals();
   const Int& w = weight(params, balance, level);
-  // The quote asset's price is WAD = 10^18 (SPEC §1.1): it cancels too.
-  if (asset == kQuoteAsset && params.decimals + 18 >= quote_decimals) {
-    if (auto fast = muldiv_pow10_floor_small(balance, w, params.decimals + 18 - quote_decimals)) return *fast;
-  } else if (params.decimals + 36 >= quote_decimals) {
-    const Int& price = asset_price(state, asset);
-    if (auto fast = muldiv3_pow10_floor_small(balance, price, w, params.decimals + 36 - quote_decimals)) return *fast;
-  }
-  Wide numerator = Wide(balance) * Wide(asset_price(state, asset)) * pow10_wide(quote_decimals) * Wide(w);
-  return narrow(fdiv(numerator, pow10_wide(params.decimals + 36)));
+  // The quote asset's price is WAD (SPEC §1.1): it cancels against one WAD.
+  if (asset == kQuoteAsset) return muldiv_pow10_floor(balance, w, state.quote_decimals(), params.decimals + 18);
+  return muldiv3_pow10_floor(balance, asset_price(state, asset), w, state.quote_decimals(), params.decimals + 36);
 }
 
 namespace {
 
 // ⌈|B| · P · 10^qd · margin / (10^bd · WAD · WAD)⌉ at one level.
 Int perp_requirement(const State& state, const Market& m, const Position& position, Level level) {
-  const uint32_t quote_decimals = state.quote_decimals();
-  if (m.params.base_decimals + 36 >= quote_decimals) {
-    if (auto fast = muldiv3_pow10_ceil_small(abs(position.base), m.oracle.price, m.params.margin.at(level),
-                                             m.params.base_decimals + 36 - quote_decimals)) {
-      return *fast;
-    }
-  }
-  Wide numerator = Wide(abs(position.base)) * Wide(m.oracle.price) * pow10_wide(state.quote_decimals()) *
-                   Wide(m.params.margin.at(level));
-  return narrow(cdiv(numerator, pow10_wide(m.params.base_decimals + 36)));
+  return muldiv3_pow10_ceil(abs(position.base), m.oracle.price, m.params.margin.at(level), state.quote_decimals(),
+                            m.params.base_decimals + 36);
 }
 
 }  // namespace

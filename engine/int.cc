@@ -222,6 +222,25 @@ std::optional<Int> muldiv3_pow10_small(const Int& a, const Int& b, const Int& c,
   return round_quotient(magnitude, negative, pow10_128()[exponent], round);
 }
 
+Wide round_wide(const Wide& numerator, unsigned down, Round round) {
+  return round == Round::Floor ? fdiv(numerator, pow10_wide(down)) : cdiv(numerator, pow10_wide(down));
+}
+
+// ⌊x·10^up / 10^down⌋ = ⌊x / 10^(down − up)⌋: the powers of ten cancel first.
+Int muldiv_pow10(const Int& a, const Int& b, unsigned up, unsigned down, Round round) {
+  if (down >= up) {
+    if (auto fast = muldiv_pow10_small(a, b, down - up, round)) return *fast;
+  }
+  return narrow(round_wide(Wide(a) * Wide(b) * pow10_wide(up), down, round));
+}
+
+Int muldiv3_pow10(const Int& a, const Int& b, const Int& c, unsigned up, unsigned down, Round round) {
+  if (down >= up) {
+    if (auto fast = muldiv3_pow10_small(a, b, c, down - up, round)) return *fast;
+  }
+  return narrow(round_wide(Wide(a) * Wide(b) * pow10_wide(up) * Wide(c), down, round));
+}
+
 std::optional<Int> muldiv_small(const Int& a, const Int& b, const Int& c, Round round) {
   U128 divisor = 0;
   if (c.sign() <= 0 || !magnitude_128(c, &divisor) || bit_length(divisor) > 127) return std::nullopt;
@@ -254,20 +273,28 @@ Int muldiv_ceil(const Int& a, const Int& b, const Int& c) {
   return narrow(ceil_div(Wide(a) * Wide(b), Wide(c)));
 }
 
-std::optional<Int> muldiv_pow10_floor_small(const Int& a, const Int& b, unsigned exponent) {
-  return muldiv_pow10_small(a, b, exponent, Round::Floor);
-}
-
-std::optional<Int> muldiv_pow10_ceil_small(const Int& a, const Int& b, unsigned exponent) {
-  return muldiv_pow10_small(a, b, exponent, Round::Ceil);
-}
-
 std::optional<Int> muldiv3_pow10_floor_small(const Int& a, const Int& b, const Int& c, unsigned exponent) {
   return muldiv3_pow10_small(a, b, c, exponent, Round::Floor);
 }
 
 std::optional<Int> muldiv3_pow10_ceil_small(const Int& a, const Int& b, const Int& c, unsigned exponent) {
   return muldiv3_pow10_small(a, b, c, exponent, Round::Ceil);
+}
+
+Int muldiv_pow10_floor(const Int& a, const Int& b, unsigned up, unsigned down) {
+  return muldiv_pow10(a, b, up, down, Round::Floor);
+}
+
+Int muldiv_pow10_ceil(const Int& a, const Int& b, unsigned up, unsigned down) {
+  return muldiv_pow10(a, b, up, down, Round::Ceil);
+}
+
+Int muldiv3_pow10_floor(const Int& a, const Int& b, const Int& c, unsigned up, unsigned down) {
+  return muldiv3_pow10(a, b, c, up, down, Round::Floor);
+}
+
+Int muldiv3_pow10_ceil(const Int& a, const Int& b, const Int& c, unsigned up, unsigned down) {
+  return muldiv3_pow10(a, b, c, up, down, Round::Ceil);
 }
 
 Int abs(const Int& value) { return value.sign() < 0 ? Int(-value) : value; }

@@ -38,19 +38,23 @@ Wide cdiv(const Wide& dividend, const Wide& divisor);
 Int muldiv_floor(const Int& a, const Int& b, const Int& c);
 Int muldiv_ceil(const Int& a, const Int& b, const Int& c);
 
-// ⌊a·b/10^exponent⌋ and ⌈a·b/10^exponent⌉ in native 128-bit arithmetic when
-// |a|·|b| < 2^127; nullopt otherwise, and the caller evaluates its exact wide
-// expression. A fast path only: callers keep the wide expression, with its
-// overflow behaviour, for everything beyond.
-std::optional<Int> muldiv_pow10_floor_small(const Int& a, const Int& b, unsigned exponent);
-std::optional<Int> muldiv_pow10_ceil_small(const Int& a, const Int& b, unsigned exponent);
-// ⌊a·b·c/10^exponent⌋ and ⌈…⌉ likewise, for a ratio c (a weight or a margin)
-// below 2^64 and |a|, |b| below 2^128: the trailing decimal zeros of c, and
-// when needed those of b (a price), cancel against 10^exponent first
-// (0.05 · WAD = 5 · 10^16, 2011.462 · WAD = 2011462 · 10^15), and the rest of
-// the product must stay below 2^127.
+// ⌊a·b·c/10^exponent⌋ and ⌈…⌉ in native 128-bit arithmetic, or nullopt (a
+// fast path only), for a ratio c (a weight or a margin) below 2^64 and |a|,
+// |b| below 2^128: the trailing decimal zeros of c, and when needed those of b
+// (a price), cancel against 10^exponent first (0.05 · WAD = 5 · 10^16,
+// 2011.462 · WAD = 2011462 · 10^15), and the rest of the product must stay
+// below 2^127.
 std::optional<Int> muldiv3_pow10_floor_small(const Int& a, const Int& b, const Int& c, unsigned exponent);
 std::optional<Int> muldiv3_pow10_ceil_small(const Int& a, const Int& b, const Int& c, unsigned exponent);
+// ⌊a·b·10^up / 10^down⌋, ⌊a·b·c·10^up / 10^down⌋ and their ⌈…⌉, exact: native
+// 128-bit arithmetic when |a·b| (with c: the product above, after its decimal
+// zeros) is below 2^127, otherwise the product formed in 512 bits, whose
+// narrowing throws std::overflow_error when the result does not fit Int.
+// REQUIRES up, down ≤ 76.
+Int muldiv_pow10_floor(const Int& a, const Int& b, unsigned up, unsigned down);
+Int muldiv_pow10_ceil(const Int& a, const Int& b, unsigned up, unsigned down);
+Int muldiv3_pow10_floor(const Int& a, const Int& b, const Int& c, unsigned up, unsigned down);
+Int muldiv3_pow10_ceil(const Int& a, const Int& b, const Int& c, unsigned up, unsigned down);
 
 // Checked narrowing of a 512-bit result back to Int.
 Int narrow(const Wide& value);

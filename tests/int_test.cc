@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -426,10 +428,25 @@ TEST(IntFastPath, AgreesWithTheWideExpressionOnASweep) {
         ++taken;
         ASSERT_EQ(*fast3, exact3(a, b, c, e, ceil)) << a << " " << b << " " << c << " " << e;
       }
-      const auto fast2 = ceil ? muldiv_pow10_ceil_small(a, b, e) : muldiv_pow10_floor_small(a, b, e);
-      if (fast2) {
-        ASSERT_EQ(*fast2, exact3(a, b, Int(1), e, ceil)) << a << " " << b << " " << e;
-      }
+      // The full functions: the fast path or the 512-bit one, always the exact
+      // value, and an overflow error exactly when that value does not fit Int.
+      const unsigned up = static_cast<unsigned>(next() % 7);
+      auto check_full = [&](const std::function<Int()>& full, const Int& c_times_up) {
+        std::optional<Int> expected;
+        try {
+          expected = exact3(a, b, c_times_up, e, ceil);
+        } catch (const std::overflow_error&) {
+        }
+        if (expected) {
+          EXPECT_EQ(full(), *expected) << a << " " << b << " " << c_times_up << " " << e;
+        } else {
+          EXPECT_THROW(full(), std::overflow_error) << a << " " << b << " " << c_times_up << " " << e;
+        }
+      };
+      check_full([&] { return ceil ? muldiv3_pow10_ceil(a, b, c, up, e) : muldiv3_pow10_floor(a, b, c, up, e); },
+                 c * pow10(up));
+      check_full([&] { return ceil ? muldiv_pow10_ceil(a, b, up, e) : muldiv_pow10_floor(a, b, up, e); }, pow10(up));
+      ASSERT_FALSE(HasFailure());
     }
   }
   EXPECT_GT(taken, 5000);  // the sweep exercises the fast path, not only the fallback
