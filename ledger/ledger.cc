@@ -221,7 +221,8 @@ class RocksLedger final : public Ledger {
   ~RocksLedger() override {
     // A writer that appended leaves its records in SST files, not only in the
     // WAL: every later reader (a secondary instance) would otherwise rebuild
-    // them from the WAL into memory on open, O(log) work for each command.
+    // them from the WAL into memory on open, work in proportion to the
+    // unflushed part of the log, for every command.
     // Nothing depends on it succeeding: the WAL holds every acknowledged append.
     if (dirty_) (void)db_->Flush(rocksdb::FlushOptions(), handles_);
     for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
