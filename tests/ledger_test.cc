@@ -17,6 +17,14 @@ const std::string kLog =
 {"type":"withdraw","ts":30,"account":1,"asset":0,"amount":"40"}
 {"type":"withdraw","ts":40,"account":2,"asset":0,"amount":"300"})";
 
+// Genesis, an ETH-PERP market at 2000 and 1000 USDC for account 7.
+const std::string kPerpMarket =
+    R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
+{"type":"price","ts":1000,"market":1,"price":"2000"}
+{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"})"
+    "\n";
+
 std::string bytes_of(std::span<const uint8_t> span) { return std::string(span.begin(), span.end()); }
 
 class LedgerTest : public ::testing::Test {
@@ -288,11 +296,7 @@ TEST_F(LedgerTest, LogNotStartingWithGenesisIsCorruption) {
   MemoryRun run;
   InputError error;
   ASSERT_TRUE(run.add_text(
-      R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
-{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
-{"type":"price","ts":1000,"market":1,"price":"2000"}
-{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
-{"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"100000"}
+      kPerpMarket + R"({"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"100000"}
 {"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"}
 {"type":"liquidate_perp","ts":5000,"liquidator":8,"account":7,"market":1})",
       &error))
@@ -343,11 +347,7 @@ TEST_F(LedgerTest, LogWhoseGenesisWasRejectedAppliesNothingAfterIt) {
   MemoryRun run;
   InputError error;
   ASSERT_TRUE(run.add_text(
-      R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
-{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
-{"type":"price","ts":1000,"market":1,"price":"2000"}
-{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
-{"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"})",
+      kPerpMarket + R"({"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"})",
       &error))
       << error.to_string();
   std::vector<std::string> events{
