@@ -468,7 +468,7 @@ struct ReplayResult {
   std::array<uint64_t, 32> by_type{};  // events by fb::Body
   // Audit records built, by verdict, and the state hashes they carry.
   uint64_t audit_records = 0;
-  std::array<uint64_t, 7> by_verdict{};
+  std::array<uint64_t, 8> by_verdict{};
   double hash_seconds = 0;
   // The snapshot written on the way (not timed).
   double snapshot_write_seconds = 0;

@@ -14,6 +14,7 @@
 #include "replay/audit.h"
 #include "replay/generate.h"
 #include "replay/jsonl_export.h"
+#include "replay/proof.h"
 #include "replay/replay.h"
 #include "schemas/event_types.h"
 
@@ -188,6 +189,45 @@ int run_verify(const std::string& db) {
   return 0;
 }
 
+int run_prove(const std::string& db, uint64_t id, uint64_t at) {
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  Machine machine;
+  ReplayCounts counts;
+  if (Status s = load_state(*ledger, at, &machine, &counts, kProgressEvery); !s.is_ok()) return fail(s.to_string());
+  Commitment commitment;
+  const std::optional<InclusionProof> proof = commitment.prove(machine.state(), id);
+  if (!proof) return fail(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
+  std::printf("%s\n", proof_json(*proof).c_str());
+  return 0;
+}
+
+// Needs no ledger: the proof alone, and optionally the state hash it must reach.
+int run_verify_proof(const std::string& file, const std::string& expected_hash) {
+  std::string text;
+  if (!read_input(file, &text)) return fail("cannot read " + file);
+  InclusionProof proof;
+  if (Status s = parse_proof(text, &proof); !s.is_ok()) {
+    std::fprintf(stderr, "liqledger: %s: %s\n", file.c_str(), s.message().c_str());
+    return 2;
+  }
+  std::string why;
+  if (!verify_inclusion(proof, &why)) return fail("proof does not hold: " + why);
+  if (!expected_hash.empty() && expected_hash != to_hex(proof.state_hash)) {
+    return fail("proof does not hold: it proves state " + to_hex(proof.state_hash) + ", not the expected " +
+                expected_hash);
+  }
+  std::string totals;
+  for (const auto& [asset, pair] : proof.totals) {
+    totals += fmt::format("{}asset {} credit {} debit {}", totals.empty() ? "" : ", ", asset, pair.credit.str(),
+                          pair.debit.str());
+  }
+  std::printf("ok: account %llu in state %s at seq %llu; totals %s\n", static_cast<unsigned long long>(proof.id),
+              to_hex(proof.state_hash).c_str(), static_cast<unsigned long long>(proof.seq),
+              totals.empty() ? "none" : totals.c_str());
+  return 0;
+}
+
 }  // namespace
 }  // namespace liql
 
@@ -222,7 +262,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "jsonl", "csv", "summary"}));
   audit->add_option("--only", only, "only records with this verdict")
       ->check(CLI::IsMember({"MINIMAL", "UNDER", "ALLOWED_EXCESS", "OVER_LIMIT", "WRONGFUL", "REJECTED",
-                             "INVALID_RECORD"}));
+                             "INVALID_RECORD", "ABSORBED"}));
 
   auto* account = app.add_subcommand("account", "an account's balances, positions and health");
   account->add_option("DB", db, "ledger directory")->required();
@@ -236,6 +276,18 @@ int main(int argc, char** argv) {
   auto* verify_cmd = app.add_subcommand(
       "verify", "check every record, the hash chain, every snapshot and a full re-replay; exit 0 only if all hold");
   verify_cmd->add_option("DB", db, "ledger directory")->required();
+
+  auto* prove = app.add_subcommand(
+      "prove", "an inclusion proof of one account in the committed state, with the protocol's totals (JSON)");
+  prove->add_option("DB", db, "ledger directory")->required();
+  prove->add_option("ACCOUNT", account_id, "account id")->required();
+  prove->add_option("--at", at, "as of this seq (default: the head)");
+
+  std::string expected_hash;
+  auto* verify_proof = app.add_subcommand(
+      "verify-proof", "check an inclusion proof without the ledger; exit 0 only if it holds");
+  verify_proof->add_option("FILE", file, "proof JSON file, or - for stdin")->required();
+  verify_proof->add_option("--state-hash", expected_hash, "the state hash the proof must reach (lowercase hex)");
 
   GenerateOptions generate_options;
   auto* generate = app.add_subcommand(
@@ -256,5 +308,7 @@ int main(int argc, char** argv) {
   if (account->parsed()) return run_account(db, account_id, at, account_json_flag);
   if (export_cmd->parsed()) return run_export(db);
   if (generate->parsed()) return run_generate(generate_options);
+  if (prove->parsed()) return run_prove(db, account_id, at);
+  if (verify_proof->parsed()) return run_verify_proof(file, expected_hash);
   return 1;
 }

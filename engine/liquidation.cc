@@ -177,4 +177,15 @@ Int token_allowed(const Policy& policy, const Int& abs_debt, const Health& maint
   return allowed < cap ? allowed : cap;
 }
 
+bool exhausted(const State& state, const Account& account) {
+  if (!account.positions.empty() || !priced(state, account)) return false;
+  for (const auto& [liability, debt] : account.balances) {
+    if (debt.sign() >= 0) continue;
+    for (const auto& [collateral, held] : account.balances) {
+      if (held.sign() > 0 && token_repay_cap(state, account, liability, collateral).sign() >= 1) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace liql

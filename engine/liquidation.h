@@ -73,4 +73,12 @@ Int token_required(const State& state, const Account& account, AssetId liability
 Int token_allowed(const Policy& policy, const Int& abs_debt, const Health& maint, const Int& required,
                   const Int& cap);
 
+// ---- bankruptcy (SPEC §5.4) ---------------------------------------------------
+
+// Exhausted: no perp position and, for every pair of a negative balance in L
+// and a positive one in C (L ≠ C), ⌈seize_exact(1)⌉ > b_C (cap < 1), at the
+// stored prices whether fresh or not. False when the account holds something
+// that has never had a price (nothing can be decided).
+bool exhausted(const State& state, const Account& account);
+
 }  // namespace liql

@@ -69,14 +69,14 @@ class Journal {
     return state_.accounts.at(id);
   }
 
+  // The account, created (with the next creation index) when it does not exist yet.
   Account& open(AccountId id) {
-    auto [it, inserted] = state_.accounts.try_emplace(id);
-    if (inserted) {
-      created_.push_back(id);
-    } else {
+    if (Account* account = state_.account(id)) {
       remember(id);
+      return *account;
     }
-    return it->second;
+    created_.push_back(id);
+    return create_account(state_, id);
   }
 
   // The account as it was before this event; nullptr when this event created it.
@@ -107,9 +107,23 @@ class Journal {
     return ids;
   }
 
+  // State::totals once this event's account changes are counted in; throws
+  // std::overflow_error when a total no longer fits (SPEC §7.1).
+  Sums totals_after() const {
+    Sums totals = state_.totals;
+    for (const auto& [id, before] : saved_accounts_) {
+      subtract_sums(totals, account_sums(before));
+      add_sums(totals, account_sums(state_.accounts.at(id)));
+    }
+    for (AccountId id : created_) add_sums(totals, account_sums(state_.accounts.at(id)));
+    return totals;
+  }
+
   void rollback() {
     for (auto& [id, account] : saved_accounts_) state_.accounts.at(id) = std::move(account);
+    // Created accounts took the last creation indices, in this order.
     for (AccountId id : created_) state_.accounts.erase(id);
+    state_.order.resize(state_.order.size() - created_.size());
     for (auto& [asset, funds] : saved_funds_) state_.funds[asset] = std::move(funds);
     saved_accounts_.clear();
     created_.clear();
@@ -173,6 +187,7 @@ class Step {
   Step(State& state, uint64_t ts, Outcome& outcome) : state_(state), ts_(ts), outcome_(outcome), journal_(state) {}
 
   Reason run(const fb::Event& event);
+  Sums totals_after() const { return journal_.totals_after(); }
   void rollback() { journal_.rollback(); }
   std::vector<AccountId> touched() const { return journal_.touched(); }
 
@@ -211,12 +226,14 @@ class Step {
   Reason insurance_deposit(const fb::InsuranceDeposit& event);
   Reason sync_balance(const fb::SyncBalance& event);
   Reason sync_position(const fb::SyncPosition& event);
+  Reason absorb(const fb::Absorb& event);
 
   // Shared by both liquidations.
   Reason reject_liquidation(LiquidationAudit& audit, Reason reason);
   Reason stale_account(LiquidationAudit& audit, bool fresh);
   Reason check_liquidator(AccountId liquidator);
-  void close_out_if_bankrupt(Account& account, LiquidationAudit& audit);
+  void close_out(Account& account, LiquidationAudit& audit);
+  void close_out_if_exhausted(Account& account, LiquidationAudit& audit);
   void judge(LiquidationAudit& audit, bool wrongful, const Int& penalty_at_executed,
              const std::function<Int(const Int&)>& penalty_for);
 
@@ -247,6 +264,7 @@ Reason Step::run(const fb::Event& event) {
     case fb::Body::InsuranceDeposit: return insurance_deposit(*event.body_as_InsuranceDeposit());
     case fb::Body::SyncBalance: return sync_balance(*event.body_as_SyncBalance());
     case fb::Body::SyncPosition: return sync_position(*event.body_as_SyncPosition());
+    case fb::Body::Absorb: return absorb(*event.body_as_Absorb());
     case fb::Body::NONE: break;
   }
   return Reason::InvalidRecord;
@@ -476,34 +494,43 @@ Reason Step::check_liquidator(AccountId liquidator) {
   return Reason::None;
 }
 
-// SPEC §5.4: no position and nothing of value left, but debts: insurance pays
-// what it can, the rest becomes bad debt, the balances become 0.
-void Step::close_out_if_bankrupt(Account& account, LiquidationAudit& audit) {
-  if (!account.positions.empty() || !priced(state_, account)) return;
-  bool has_debt = false;
-  for (const auto& [asset, balance] : account.balances) {
-    if (balance.sign() > 0 && value(state_, asset, balance).sign() > 0) return;
-    has_debt = has_debt || balance.sign() < 0;
-  }
-  if (!has_debt) return;
+// SPEC §5.4 close-out: every positive balance (unseizable dust) moves to
+// insurance of its asset, then insurance pays each debt as far as it can and
+// the rest becomes bad debt; ascending asset ids, every balance ends at 0.
+void Step::close_out(Account& account, LiquidationAudit& audit) {
+  const std::vector<std::pair<AssetId, Int>> balances(account.balances.begin(), account.balances.end());
   Bankruptcy bankruptcy;
-  std::vector<std::pair<AssetId, Int>> debts;
-  for (const auto& [asset, balance] : account.balances) {
-    if (balance.sign() < 0) debts.emplace_back(asset, -balance);
+  for (const auto& [asset, balance] : balances) {
+    if (balance.sign() <= 0) continue;
+    add_fund(journal_.funds(asset).insurance, balance);
+    add_balance(account, asset, -balance);
   }
-  for (const auto& [asset, debt] : debts) {
-    Funds& funds = journal_.funds(asset);
-    const Int covered = debt < funds.insurance ? debt : funds.insurance;
-    const Int bad_debt = debt - covered;
-    add_fund(funds.insurance, -covered);
-    add_fund(funds.bad_debt, bad_debt);
-    add_balance(account, asset, debt);
-    bankruptcy.lines.push_back(BankruptcyLine{asset, covered, bad_debt});
-    bankruptcy.covered_value += value(state_, asset, covered);
-    bankruptcy.bad_debt_value += value(state_, asset, bad_debt);
+  for (const auto& [asset, balance] : balances) {
+    BankruptcyLine line{asset, 0, 0, 0};
+    if (balance.sign() > 0) {
+      line.dust = balance;
+    } else {
+      Funds& funds = journal_.funds(asset);
+      const Int debt = -balance;
+      line.covered = debt < funds.insurance ? debt : funds.insurance;
+      line.bad_debt = debt - line.covered;
+      add_fund(funds.insurance, -line.covered);
+      add_fund(funds.bad_debt, line.bad_debt);
+      add_balance(account, asset, debt);
+      bankruptcy.covered_value += value(state_, asset, line.covered);
+      bankruptcy.bad_debt_value += value(state_, asset, line.bad_debt);
+    }
+    bankruptcy.lines.push_back(std::move(line));
   }
   audit.bankrupt = std::move(bankruptcy);
   audit.flags |= kFlagBankruptcy;
+}
+
+// After an applied liquidation: an exhausted account that still owes something is closed out.
+void Step::close_out_if_exhausted(Account& account, LiquidationAudit& audit) {
+  const bool owes = std::any_of(account.balances.begin(), account.balances.end(),
+                                [](const auto& entry) { return entry.second.sign() < 0; });
+  if (owes && exhausted(state_, account)) close_out(account, audit);
 }
 
 // Verdict of SPEC §5.6 for an applied liquidation.
@@ -531,7 +558,7 @@ void Step::judge(LiquidationAudit& audit, bool wrongful, const Int& penalty_at_e
 
 Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   LiquidationAudit& audit = outcome_.audit.emplace();
-  audit.perp = true;
+  audit.kind = LiquidationKind::Perp;
   audit.account = event.account();
   audit.liquidator = event.liquidator();
   audit.market = event.market();
@@ -588,7 +615,8 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   audit.executed = executed;
 
   const PerpTransfer transfer = perp_transfer(state_, event.market(), executed);
-  Int penalty = perp_penalty(state_, event.market(), transfer.floor);
+  const Int computed_penalty = perp_penalty(state_, event.market(), transfer.floor);
+  Int penalty = computed_penalty;
   if (observe() && event.penalty() != nullptr) {
     auto recorded = read_units(event.penalty(), state_.quote_decimals());
     if (!recorded || recorded->sign() < 0) return reject_liquidation(audit, Reason::InvalidRecord);
@@ -618,16 +646,17 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   if (Reason reason = check_liquidator(event.liquidator()); reason != Reason::None) {
     return reject_liquidation(audit, reason);
   }
-  close_out_if_bankrupt(target, audit);
+  close_out_if_exhausted(target, audit);
   if (priced(state_, target)) audit.post = snapshot(target);
-  judge(audit, !liquidatable, penalty,
+  // excess_penalty compares computed penalties, never a recorded one (SPEC §5.6).
+  judge(audit, !liquidatable, computed_penalty,
         [&](const Int& size) { return perp_penalty_for_size(state_, event.market(), size); });
   return Reason::None;
 }
 
 Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   LiquidationAudit& audit = outcome_.audit.emplace();
-  audit.perp = false;
+  audit.kind = LiquidationKind::Token;
   audit.account = event.account();
   audit.liquidator = event.liquidator();
   audit.liability = event.liability_asset();
@@ -728,7 +757,7 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   if (Reason reason = check_liquidator(event.liquidator()); reason != Reason::None) {
     return reject_liquidation(audit, reason);
   }
-  close_out_if_bankrupt(target, audit);
+  close_out_if_exhausted(target, audit);
   if (priced(state_, target)) audit.post = snapshot(target);
   judge(audit, !liquidatable, seizure.bonus,
         [&](const Int& repay) { return token_seizure(state_, l, c, repay).bonus; });
@@ -740,10 +769,10 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
 Reason Step::sync_balance(const fb::SyncBalance& event) {
   if (!observe()) return Reason::InvalidRecord;
   const Asset* asset = state_.asset(event.asset());
-  if (asset == nullptr || state_.account(event.account()) == nullptr) return Reason::InvalidRecord;
+  if (asset == nullptr) return Reason::InvalidRecord;
   auto amount = read_units(event.amount(), asset->params.decimals);
   if (!amount) return Reason::InvalidRecord;
-  Account& account = journal_.existing(event.account());
+  Account& account = journal_.open(event.account());  // creates an unknown account (SPEC §5.5)
   const Int difference = *amount - account.balance(event.asset());
   add_balance(account, event.asset(), difference);
   add_fund(journal_.funds(event.asset()).external, difference);
@@ -753,16 +782,45 @@ Reason Step::sync_balance(const fb::SyncBalance& event) {
 Reason Step::sync_position(const fb::SyncPosition& event) {
   if (!observe()) return Reason::InvalidRecord;
   const Market* market = state_.market(event.market());
-  if (market == nullptr || state_.account(event.account()) == nullptr) return Reason::InvalidRecord;
+  if (market == nullptr) return Reason::InvalidRecord;
   auto base = read_units(event.base(), market->params.base_decimals);
   auto quote = read_units(event.quote(), state_.quote_decimals());
   if (!base || !quote) return Reason::InvalidRecord;
-  Account& account = journal_.existing(event.account());
+  Account& account = journal_.open(event.account());  // creates an unknown account (SPEC §5.5)
   const Position* current = account.position(event.market());
   const Int base_difference = *base - (current ? current->base : Int(0));
   const Int quote_difference = *quote - (current ? current->quote : Int(0));
   move_position(account, event.market(), base_difference, quote_difference);
   add_fund(journal_.funds(kQuoteAsset).external, quote_difference);
+  return Reason::None;
+}
+
+// ---- absorb (SPEC §5.4) ---------------------------------------------------------
+
+Reason Step::absorb(const fb::Absorb& event) {
+  LiquidationAudit& audit = outcome_.audit.emplace();
+  audit.kind = LiquidationKind::Absorb;
+  audit.account = event.account();
+  audit.policy = state_.protocol.policy;
+  const Account* account = state_.account(event.account());
+  if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
+  const bool fresh = evaluable(state_, *account, ts_);
+  if (fresh || (observe() && priced(state_, *account))) audit.pre = snapshot(*account);
+  // Observe mode cannot close out what it cannot value, nor a position.
+  if (observe() && (!audit.pre || !account->positions.empty())) {
+    return reject_liquidation(audit, Reason::InvalidRecord);
+  }
+  if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
+  const bool bankrupt = audit.pre->status == AccountStatus::Bankrupt;
+  if (!bankrupt && !observe()) return reject_liquidation(audit, Reason::NotLiquidatable);
+  if (!exhausted(state_, *account)) {
+    if (!observe()) return reject_liquidation(audit, Reason::NotExhausted);
+    audit.flags |= kFlagNotExhausted;  // recorded anyway: the seizable value goes to insurance too
+  }
+  Account& target = journal_.existing(event.account());
+  close_out(target, audit);
+  audit.post = snapshot(target);
+  audit.verdict = bankrupt ? Verdict::Absorbed : Verdict::Wrongful;
   return Reason::None;
 }
 
@@ -773,6 +831,7 @@ Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
   Step step(state_, event.ts(), outcome);
   try {
     outcome.reason = step.run(event);
+    if (outcome.applied()) state_.totals = step.totals_after();
   } catch (const std::overflow_error&) {
     outcome.reason = Reason::ArithmeticOverflow;
   } catch (const std::range_error&) {

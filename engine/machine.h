@@ -3,6 +3,7 @@
 // It never reads a clock (time arrives in the events), never uses floating
 // point, and iterates only ordered containers where order reaches the state.
 
+#include "engine/commitment.h"
 #include "engine/outcome.h"
 #include "liqledger_generated.h"
 

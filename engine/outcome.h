@@ -25,22 +25,24 @@ struct PenaltySplit {
   Int total, liquidator, insurance, treasury;
 };
 
+// One asset of a close-out (SPEC §5.4), base units of the asset.
 struct BankruptcyLine {
   AssetId asset = 0;
-  Int covered;   // paid by insurance[asset], base units of the asset
-  Int bad_debt;  // added to bad_debt[asset]
+  Int dust;      // step 1: a positive balance moved to insurance[asset]
+  Int covered;   // step 2: debt paid by insurance[asset]
+  Int bad_debt;  // step 2: the rest, added to bad_debt[asset]
 };
 
 struct Bankruptcy {
   std::vector<BankruptcyLine> lines;  // ascending asset id
-  Int covered_value;                  // Σ value(covered), quote units
-  Int bad_debt_value;                 // Σ value(bad_debt), quote units
+  Int covered_value;                  // Σ value(covered), quote units at the stored prices
+  Int bad_debt_value;                 // Σ value(bad_debt), quote units at the stored prices
 };
 
 struct LiquidationAudit {
-  bool perp = true;
+  LiquidationKind kind = LiquidationKind::Perp;
   AccountId account = 0;
-  AccountId liquidator = 0;
+  AccountId liquidator = 0;  // none for absorb
   MarketId market = 0;     // perp
   AssetId liability = 0;   // token
   AssetId collateral = 0;  // token
@@ -49,7 +51,7 @@ struct LiquidationAudit {
   std::optional<PriceSeen> collateral_price;  // token
   Policy policy;
   std::optional<HealthSnapshot> pre;
-  // Sizes: perp in base units of the market, token in base units of the liability.
+  // Sizes: perp in base units of the market, token in base units of the liability; none for absorb.
   std::optional<Int> required, allowed, requested, executed;
   // Perp: quote units. Token: the bonus part, base units of the collateral.
   std::optional<PenaltySplit> penalty;
@@ -69,7 +71,7 @@ struct Outcome {
   uint32_t flags = 0;            // observe mode findings on applied events
   std::optional<LiquidationAudit> audit;
   // Accounts the event changed or created, ascending; empty when rejected
-  // (a rejected event leaves every account as it was). Feeds StateHasher.
+  // (a rejected event leaves every account as it was). Feeds Commitment.
   std::vector<AccountId> touched;
   bool applied() const { return reason == Reason::None; }
 };

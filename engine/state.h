@@ -83,10 +83,20 @@ struct Position {
   bool operator==(const Position&) const = default;
 };
 
+// Per asset, what accounts are owed (credit = Σ max(balance, 0)) and owe
+// (debit = Σ max(−balance, 0)): the sums of the commitment's leaves and nodes
+// (SPEC §7.1). Entries with both zero are not kept.
+struct SumPair {
+  Int credit, debit;
+  bool operator==(const SumPair&) const = default;
+};
+using Sums = FlatMap<uint32_t, SumPair>;
+
 // Invariants: no zero balance is kept; no position with base 0 is kept.
 struct Account {
   FlatMap<AssetId, Int> balances;
   FlatMap<MarketId, Position> positions;
+  uint64_t index = 0;  // creation index: State::order[index] is this account's id (SPEC §7.2)
 
   Int balance(AssetId asset) const;
   const Position* position(MarketId market) const;
@@ -122,8 +132,10 @@ struct State {
   Protocol protocol;
   FlatMap<AssetId, Asset> assets;
   FlatMap<MarketId, Market> markets;
-  std::unordered_map<AccountId, Account> accounts;  // iterate through sorted_account_ids()
+  std::unordered_map<AccountId, Account> accounts;  // iterate through `order` or sorted_account_ids()
+  std::vector<AccountId> order;                     // ids by creation index; accounts are never deleted
   FlatMap<AssetId, Funds> funds;
+  Sums totals;  // Σ of every account's sums (the commitment's root sums), kept by the machine
 
   // Genesis was applied: the quote asset exists. A genesis the engine rejected
   // (invalid parameters, possible through the C++ API) leaves none.
@@ -138,29 +150,22 @@ struct State {
   bool operator==(const State&) const = default;
 };
 
-// SPEC §7: the canonical encoding, the state hash and its inverse (snapshots).
-inline constexpr std::string_view kStateTag = "LIQL-STATE-1";
+// The account created next gets index order.size(); see Machine's journal.
+Account& create_account(State& state, AccountId id);
+
+Sums account_sums(const Account& account);
+// into += other (credit and debit element-wise), and into −= other. The
+// results must fit 32-byte two's complement (std::overflow_error otherwise).
+void add_sums(Sums& into, const Sums& other);
+void subtract_sums(Sums& into, const Sums& other);
+
+// Snapshots (SPEC §6.1): the whole state, accounts in creation order
+// (docs/STATE_ENCODING.md, "LIQL-SNAPSHOT-2"). The state hash is the
+// commitment of engine/commitment.h, not a hash of these bytes.
+inline constexpr std::string_view kSnapshotTag = "LIQL-SNAPSHOT-2";
 std::string encode_state(const State& state);
-Hash state_hash(const State& state);
-// Throws std::runtime_error naming what is wrong when `bytes` is not a valid encoding.
+// Throws std::runtime_error naming what is wrong when `bytes` is not a valid
+// encoding (an older snapshot version is named as such).
 State decode_state(std::string_view bytes);
-
-// state_hash(state), kept incrementally for replay: each account's encoding is
-// cached and redone only for the accounts an event touched (Outcome::touched),
-// so hashing after every event costs the SHA-256 pass, not a full re-encoding.
-// REQUIRES every account change since the last hash() was passed to touch().
-class StateHasher {
- public:
-  void touch(std::span<const AccountId> ids) { dirty_.insert(dirty_.end(), ids.begin(), ids.end()); }
-  Hash hash(const State& state);
-
- private:
-  void rebuild(const State& state);
-  std::map<AccountId, std::string> accounts_;  // ordered: the encoding's account order
-  std::vector<AccountId> dirty_;
-  bool built_ = false;
-  Sha256 hasher_;       // reused: finish() leaves it ready for the next hash
-  std::string buffer_;  // staging for hasher_
-};
 
 }  // namespace liql

@@ -5,7 +5,7 @@
 namespace liql {
 
 std::string_view reason_name(Reason reason) {
-  static constexpr std::array<std::string_view, 21> kNames{
+  static constexpr std::array<std::string_view, 22> kNames{
       "",
       "UNKNOWN_ASSET",
       "UNKNOWN_MARKET",
@@ -27,13 +27,14 @@ std::string_view reason_name(Reason reason) {
       "LIQUIDATOR_UNHEALTHY",
       "INVALID_RECORD",
       "ARITHMETIC_OVERFLOW",
+      "NOT_EXHAUSTED",
   };
   return kNames.at(static_cast<size_t>(reason));
 }
 
 std::string_view verdict_name(Verdict verdict) {
-  static constexpr std::array<std::string_view, 7> kNames{
-      "MINIMAL", "UNDER", "ALLOWED_EXCESS", "OVER_LIMIT", "WRONGFUL", "REJECTED", "INVALID_RECORD"};
+  static constexpr std::array<std::string_view, 8> kNames{
+      "MINIMAL", "UNDER", "ALLOWED_EXCESS", "OVER_LIMIT", "WRONGFUL", "REJECTED", "INVALID_RECORD", "ABSORBED"};
   return kNames.at(static_cast<size_t>(verdict));
 }
 
@@ -49,10 +50,16 @@ std::string_view policy_name(PolicyKind policy) {
 
 std::string_view mode_name(Mode mode) { return mode == Mode::Enforce ? "enforce" : "observe"; }
 
+std::string_view kind_name(LiquidationKind kind) {
+  static constexpr std::array<std::string_view, 3> kNames{"perp", "token", "absorb"};
+  return kNames.at(static_cast<size_t>(kind));
+}
+
 std::vector<std::string_view> flag_names(uint32_t flags) {
-  static constexpr std::array<std::string_view, 10> kNames{
-      "STALE_ORACLE",   "PRICE_OUT_OF_BAND", "INSUFFICIENT_HEALTH", "NOT_BORROWABLE", "LIQUIDATOR_UNHEALTHY",
-      "SEIZE_MISMATCH", "PENALTY_MISMATCH",  "BANKRUPTCY",          "DUST_RULE",      "INSUFFICIENT_BALANCE"};
+  static constexpr std::array<std::string_view, 11> kNames{
+      "STALE_ORACLE",     "PRICE_OUT_OF_BAND", "INSUFFICIENT_HEALTH", "NOT_BORROWABLE",
+      "LIQUIDATOR_UNHEALTHY", "SEIZE_MISMATCH", "PENALTY_MISMATCH",  "BANKRUPTCY",
+      "DUST_RULE",        "INSUFFICIENT_BALANCE", "NOT_EXHAUSTED"};
   std::vector<std::string_view> names;
   for (size_t bit = 0; bit < kNames.size(); ++bit) {
     if (flags & (1u << bit)) names.push_back(kNames[bit]);

@@ -36,9 +36,13 @@ enum class Reason : uint8_t {
   LiquidatorUnhealthy,
   InvalidRecord,
   ArithmeticOverflow,
+  NotExhausted,
 };
 
-enum class Verdict : uint8_t { Minimal, Under, AllowedExcess, OverLimit, Wrongful, Rejected, InvalidRecord };
+enum class Verdict : uint8_t { Minimal, Under, AllowedExcess, OverLimit, Wrongful, Rejected, InvalidRecord, Absorbed };
+
+// What an audit record is about (SPEC §5.6).
+enum class LiquidationKind : uint8_t { Perp, Token, Absorb };
 
 // Secondary findings (SPEC §5.5, §5.6), a bit set; printed in this order.
 enum Flag : uint32_t {
@@ -52,6 +56,7 @@ enum Flag : uint32_t {
   kFlagBankruptcy = 1u << 7,
   kFlagDustRule = 1u << 8,
   kFlagInsufficientBalance = 1u << 9,
+  kFlagNotExhausted = 1u << 10,
 };
 
 std::string_view reason_name(Reason reason);
@@ -59,6 +64,7 @@ std::string_view verdict_name(Verdict verdict);
 std::string_view status_name(AccountStatus status);
 std::string_view policy_name(PolicyKind policy);
 std::string_view mode_name(Mode mode);
+std::string_view kind_name(LiquidationKind kind);
 std::vector<std::string_view> flag_names(uint32_t flags);
 
 }  // namespace liql

@@ -6,7 +6,7 @@
 //
 // Every event that got through is also exported (event_to_json) and imported
 // again: SPEC §8 promises the same Event bytes, so the same chain; after each
-// one the incremental state hash (StateHasher) must equal a full state_hash.
+// one the incremental state hash (Commitment) must equal a full state_hash.
 // The audit records and account views of the result are printed too.
 
 #include <cstddef>
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Export → import round trip of what was accepted.
   liql::MemoryRun again;
-  liql::StateHasher hasher;
+  liql::Commitment hasher;
   size_t line = 0;
   for (const std::string& bytes : run.events()) {
     std::string field, message;

@@ -108,7 +108,7 @@ void apply(const liql::LogRecord& record) {
   const bool genesis = record.event->body_type() == liql::fb::Body::Genesis;
   if (genesis != (record.seq == 1)) fail("genesis decoded at a seq other than 1, or another event at seq 1");
   liql::Machine machine = genesis ? liql::Machine() : example_machine();
-  liql::StateHasher hasher;
+  liql::Commitment hasher;
   (void)hasher.hash(machine.state());
   const liql::Outcome outcome = machine.apply(*record.event, machine.state().seq + 1);
   const liql::State& state = machine.state();

@@ -99,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (state.seq > 0 && event->body_type() == liql::fb::Body::Genesis) continue;
     const liql::Outcome outcome = machine.apply(*event, state.seq + 1);
     if (machine.state().seq != state.seq + 1) fail("an event did not advance seq");
-    liql::StateHasher hasher;
+    liql::Commitment hasher;
     (void)hasher.hash(state);
     hasher.touch(outcome.touched);
     if (hasher.hash(machine.state()) != liql::state_hash(machine.state())) {

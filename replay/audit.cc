@@ -1,5 +1,7 @@
 #include "replay/audit.h"
 
+#include "engine/health.h"
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -51,7 +53,10 @@ Json bankrupt_json(const std::optional<Bankruptcy>& bankrupt) {
   if (!bankrupt) return nullptr;
   Json lines = Json::array();
   for (const BankruptcyLine& line : bankrupt->lines) {
-    lines.push_back(Json{{"asset", line.asset}, {"covered", text(line.covered)}, {"bad_debt", text(line.bad_debt)}});
+    lines.push_back(Json{{"asset", line.asset},
+                         {"dust", text(line.dust)},
+                         {"covered", text(line.covered)},
+                         {"bad_debt", text(line.bad_debt)}});
   }
   return Json{{"covered", text(bankrupt->covered_value)},
               {"bad_debt", text(bankrupt->bad_debt_value)},
@@ -67,8 +72,24 @@ std::string flags_text(uint32_t flags, const char* separator) {
   return out;
 }
 
+bool is_perp(const LiquidationAudit& a) { return a.kind == LiquidationKind::Perp; }
+bool is_token(const LiquidationAudit& a) { return a.kind == LiquidationKind::Token; }
+std::string kind_text(const LiquidationAudit& a) { return std::string(kind_name(a.kind)); }
+// No liquidator for an absorb.
+Json liquidator_json(const LiquidationAudit& a) {
+  return a.kind == LiquidationKind::Absorb ? Json(nullptr) : Json(a.liquidator);
+}
+std::string liquidator_text(const LiquidationAudit& a) {
+  return a.kind == LiquidationKind::Absorb ? "" : std::to_string(a.liquidator);
+}
+
 std::string where(const LiquidationAudit& a) {
-  return a.perp ? fmt::format("m{}", a.market) : fmt::format("{}->{}", a.liability, a.collateral);
+  switch (a.kind) {
+    case LiquidationKind::Perp: return fmt::format("m{}", a.market);
+    case LiquidationKind::Token: return fmt::format("{}->{}", a.liability, a.collateral);
+    case LiquidationKind::Absorb: break;
+  }
+  return "";
 }
 
 // Formats a quote amount in base units as a decimal with `decimals` digits.
@@ -88,13 +109,13 @@ std::string audit_json(const AuditRecord& record) {
   Json out;
   out["seq"] = record.seq;
   out["ts"] = record.ts;
-  out["kind"] = a.perp ? "perp" : "token";
+  out["kind"] = kind_text(a);
   out["account"] = a.account;
-  out["liquidator"] = a.liquidator;
-  if (a.perp) {
+  out["liquidator"] = liquidator_json(a);
+  if (is_perp(a)) {
     out["market"] = a.market;
     out["price"] = price_json(a.price);
-  } else {
+  } else if (is_token(a)) {
     out["liability"] = a.liability;
     out["collateral"] = a.collateral;
     out["liability_price"] = price_json(a.liability_price);
@@ -107,7 +128,7 @@ std::string audit_json(const AuditRecord& record) {
   out["requested"] = json(a.requested);
   out["executed"] = json(a.executed);
   out["penalty"] = penalty_json(a.penalty);
-  if (!a.perp) out["seized"] = json(a.seized);
+  if (is_token(a)) out["seized"] = json(a.seized);
   out["closed_value"] = json(a.closed_value);
   out["excess_size"] = json(a.excess_size);
   out["excess_penalty"] = json(a.excess_penalty);
@@ -135,12 +156,12 @@ std::string audit_csv(const AuditRecord& record) {
   std::vector<std::string> cells;
   cells.push_back(std::to_string(record.seq));
   cells.push_back(std::to_string(record.ts));
-  cells.push_back(a.perp ? "perp" : "token");
+  cells.push_back(kind_text(a));
   cells.push_back(std::to_string(a.account));
-  cells.push_back(std::to_string(a.liquidator));
-  cells.push_back(a.perp ? std::to_string(a.market) : "");
-  cells.push_back(a.perp ? "" : std::to_string(a.liability));
-  cells.push_back(a.perp ? "" : std::to_string(a.collateral));
+  cells.push_back(liquidator_text(a));
+  cells.push_back(is_perp(a) ? std::to_string(a.market) : "");
+  cells.push_back(is_token(a) ? std::to_string(a.liability) : "");
+  cells.push_back(is_token(a) ? std::to_string(a.collateral) : "");
   cells.push_back(std::string(policy_name(a.policy.kind)));
   auto health = [&](const std::optional<HealthSnapshot>& h, bool pre) {
     cells.push_back(h ? std::string(status_name(h->status)) : "");
@@ -183,7 +204,7 @@ std::string audit_table_header() {
 std::string audit_table_row(const AuditRecord& record) {
   const LiquidationAudit& a = record.audit;
   return fmt::format("{:>8} {:<5} {:>8} {:>8} {:<9} {:<14} {:>14} {:>14} {:>14} {:>12} {:<14} {:<20} {}", record.seq,
-                     a.perp ? "perp" : "token", a.account, a.liquidator, where(a), verdict_name(a.verdict),
+                     kind_text(a), a.account, liquidator_text(a), where(a), verdict_name(a.verdict),
                      text(a.required), text(a.executed), text(a.allowed), a.penalty ? text(a.penalty->total) : "",
                      a.post ? status_name(a.post->status) : "", a.reason == Reason::None ? "" : reason_name(a.reason),
                      flags_text(a.flags, ","));
@@ -192,11 +213,11 @@ std::string audit_table_row(const AuditRecord& record) {
 void AuditSummary::add(const LiquidationAudit& audit) {
   ++liquidations;
   ++by_verdict.at(static_cast<size_t>(audit.verdict));
-  ++(audit.perp ? perp : token);
+  ++(is_perp(audit) ? perp : is_token(audit) ? token : absorbs);
   if (audit.reason != Reason::None) ++reasons[std::string(reason_name(audit.reason))];
   for (std::string_view name : flag_names(audit.flags)) ++flags[std::string(name)];
   if (audit.closed_value) closed_notional += *audit.closed_value;
-  if (audit.penalty) add_split(audit.perp ? perp_penalties : token_bonuses[audit.collateral], *audit.penalty);
+  if (audit.penalty) add_split(is_perp(audit) ? perp_penalties : token_bonuses[audit.collateral], *audit.penalty);
   if (audit.bankrupt) {
     ++bankruptcies;
     bankrupt_covered_value += audit.bankrupt->covered_value;
@@ -208,7 +229,7 @@ std::string AuditSummary::to_text(const State& state, const Hash& final_hash) co
   const unsigned qd = state.has_genesis() ? state.quote_decimals() : 0;
   const std::string quote = state.has_genesis() ? state.assets.at(kQuoteAsset).params.symbol : "";
   std::string out;
-  out += fmt::format("liquidation events   {} ({} perp, {} token)\n", liquidations, perp, token);
+  out += fmt::format("liquidation events   {} ({} perp, {} token, {} absorb)\n", liquidations, perp, token, absorbs);
   for (size_t v = 0; v < by_verdict.size(); ++v) {
     if (by_verdict[v] != 0) out += fmt::format("  {:<18} {}\n", verdict_name(static_cast<Verdict>(v)), by_verdict[v]);
   }
@@ -233,6 +254,13 @@ std::string AuditSummary::to_text(const State& state, const Hash& final_hash) co
     out += fmt::format("fund {:<15} insurance {}, bad debt {}\n", a.params.symbol,
                        units(funds.insurance, a.params.decimals), units(funds.bad_debt, a.params.decimals));
   }
+  // Accounts left BANKRUPT at the end (priced ones: the status needs every price).
+  uint64_t still_bankrupt = 0;
+  for (const auto& [id, account] : state.accounts) {
+    (void)id;
+    if (priced(state, account) && health_report(state, account).status == AccountStatus::Bankrupt) ++still_bankrupt;
+  }
+  out += fmt::format("still bankrupt       {} accounts at the final seq\n", still_bankrupt);
   out += fmt::format("final seq            {}\n", state.seq);
   out += fmt::format("final state hash     {}\n", to_hex(final_hash));
   return out;

@@ -34,8 +34,8 @@ std::string audit_table_row(const AuditRecord& record);
 // Totals over a replay, for the demo and `audit --format summary`.
 struct AuditSummary {
   uint64_t liquidations = 0;
-  std::array<uint64_t, 7> by_verdict{};  // indexed by Verdict
-  uint64_t perp = 0, token = 0;
+  std::array<uint64_t, 8> by_verdict{};  // indexed by Verdict
+  uint64_t perp = 0, token = 0, absorbs = 0;
   Int closed_notional;                   // Σ closed_value, quote units
   PenaltySplit perp_penalties;           // quote units
   std::map<AssetId, PenaltySplit> token_bonuses;  // collateral units, by asset

@@ -156,6 +156,7 @@ std::string event_to_json(const fb::Event& event) {
     case fb::Body::InsuranceDeposit: insurance_deposit(out, *event.body_as_InsuranceDeposit()); break;
     case fb::Body::SyncBalance: sync_balance(out, *event.body_as_SyncBalance()); break;
     case fb::Body::SyncPosition: sync_position(out, *event.body_as_SyncPosition()); break;
+    case fb::Body::Absorb: out["account"] = event.body_as_Absorb()->account(); break;
     case fb::Body::NONE: break;
   }
   return out.dump();

@@ -87,6 +87,7 @@ class LineParser {
       case fb::Body::InsuranceDeposit: return insurance_deposit().Union();
       case fb::Body::SyncBalance: return sync_balance().Union();
       case fb::Body::SyncPosition: return sync_position().Union();
+      case fb::Body::Absorb: return fb::CreateAbsorb(builder_, u64_field("account")).Union();
       case fb::Body::NONE: break;
     }
     refuse("type", "unknown event type");

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "replay/proof.h"
 #include "schemas/event_check.h"
 #include "schemas/event_types.h"
 
@@ -14,7 +15,7 @@ Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* c
   const uint64_t last = std::min(to_seq, ledger.head().seq);
   std::unique_ptr<LogReader> reader = ledger.read(machine->state().seq + 1, last);
   LogRecord record;
-  StateHasher hasher;
+  Commitment hasher;
   while (reader->next(&record)) {
     const Outcome outcome = machine->apply(*record.event, record.seq);
     (outcome.applied() ? counts->applied : counts->rejected) += 1;
@@ -53,6 +54,7 @@ std::string replay_summary_json(const State& state, const ReplayCounts& counts) 
   out["accounts"] = state.accounts.size();
   out["events_applied"] = counts.applied;
   out["events_rejected"] = counts.rejected;
+  out["totals"] = sums_json(state.totals);
   return out.dump();
 }
 
@@ -68,15 +70,28 @@ uint64_t get_u64(std::string_view in) {
   return value;
 }
 
-// Decodes and checks one snapshot payload read from the ledger.
+// A snapshot written before SPEC v2 (LIQL-STATE-1 encoding and hash): derived
+// data that v2 cannot use, never corruption.
+bool old_snapshot(std::string_view payload) {
+  return payload.size() >= 16 && payload.substr(16, 12) == "LIQL-STATE-1";
+}
+
+void warn_old_snapshot(uint64_t seq) {
+  std::fprintf(stderr,
+               "replay: snapshot at seq %llu has the pre-v2 format (LIQL-STATE-1): ignored, replaying without it "
+               "(append writes v2 snapshots from now on)\n",
+               static_cast<unsigned long long>(seq));
+}
+
+// Decodes and checks one snapshot payload read from the ledger: the decoded
+// state must hash (SPEC §7.2) to the stored state hash.
 Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
                        ReplayCounts* counts) {
   const std::string where = "snapshot at seq " + std::to_string(seq);
   if (payload.size() < 16) return Status::corruption(where + ": truncated");
-  const std::string_view bytes = payload.substr(16);
-  if (sha256(bytes) != stored_hash) return Status::corruption(where + ": state hash mismatch");
   try {
-    *state = decode_state(bytes);
+    *state = decode_state(payload.substr(16));
+    if (state_hash(*state) != stored_hash) return Status::corruption(where + ": state hash mismatch");
   } catch (const std::exception& e) {
     return Status::corruption(where + ": " + e.what());
   }
@@ -96,7 +111,7 @@ Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& 
   put_u64(payload, counts.applied);
   put_u64(payload, counts.rejected);
   payload += bytes;
-  return ledger.put_snapshot(machine.state().seq, payload, sha256(bytes));
+  return ledger.put_snapshot(machine.state().seq, payload, state_hash(machine.state()));
 }
 
 Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts,
@@ -108,6 +123,10 @@ Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, Repla
   Status found = ledger.newest_snapshot(std::min(to_seq, ledger.head().seq), &seq, &payload, &stored);
   if (found.code() == Status::Code::NotFound) return Status::ok();
   if (!found.is_ok()) return found;
+  if (old_snapshot(payload)) {
+    warn_old_snapshot(seq);
+    return Status::ok();
+  }
   State state;
   if (Status s = decode_snapshot(seq, payload, stored, &state, counts); !s.is_ok()) return s;
   *machine = Machine(std::move(state));
@@ -140,6 +159,12 @@ Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress) {
     std::string payload;
     Hash stored{};
     if (Status s = ledger.newest_snapshot(view.record.seq, &seq, &payload, &stored); !s.is_ok()) return s;
+    ++next_snapshot;
+    if (old_snapshot(payload)) {
+      warn_old_snapshot(seq);
+      report->old_snapshots += 1;
+      return Status::ok();
+    }
     State state;
     ReplayCounts snapshot_counts;
     if (Status s = decode_snapshot(seq, payload, stored, &state, &snapshot_counts); !s.is_ok()) return s;
@@ -147,7 +172,6 @@ Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress) {
         snapshot_counts.rejected != counts.rejected) {
       return Status::corruption("snapshot at seq " + std::to_string(seq) + ": differs from the replayed state");
     }
-    ++next_snapshot;
     report->snapshots += 1;
     return Status::ok();
   };

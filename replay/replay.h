@@ -27,7 +27,7 @@ struct EventView {
   const LogRecord& record;
   const Outcome& outcome;
   const State& state;
-  StateHasher& hasher;
+  Commitment& hasher;
   // state_hash(state), computed incrementally (only touched accounts re-encoded).
   Hash hash() const { return hasher.hash(state); }
 };
@@ -43,8 +43,11 @@ Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* c
 // ---- snapshots (SPEC §6.1) ---------------------------------------------------
 //
 // A snapshot's payload, as the ledger stores it beside its state hash:
-// u64 BE events applied ‖ u64 BE events rejected ‖ canonical state (§7).
-// The state hash covers the canonical state only.
+// u64 BE events applied ‖ u64 BE events rejected ‖ snapshot encoding
+// (engine/state.h, docs/STATE_ENCODING.md). The stored hash is the state hash
+// (SPEC §7.2) of the encoded state; restoring recomputes and compares it.
+// Snapshots of the pre-v2 format are ignored with a warning: replay goes on
+// without them.
 inline constexpr uint64_t kDefaultSnapshotEvery = 50'000;
 
 // Restores the newest snapshot with seq ≤ to_seq into *machine (a fresh one),
@@ -63,6 +66,7 @@ Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& 
 struct VerifyReport {
   uint64_t records = 0;
   uint64_t snapshots = 0;
+  uint64_t old_snapshots = 0;  // pre-v2 snapshots, ignored (derived data)
   Hash head_chain{};
   Hash state_hash{};
 };
@@ -72,7 +76,8 @@ Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress = 0);
 // {"seq","type","result":"applied"|"rejected","reason","state_hash"}.
 std::string trace_line(const EventView& view);
 // The object `replay --json` prints:
-// {"seq","ts","state_hash","accounts","events_applied","events_rejected"}.
+// {"seq","ts","state_hash","accounts","events_applied","events_rejected",
+//  "totals":[{"asset","credit","debit"}]} (totals: the commitment's root sums).
 std::string replay_summary_json(const State& state, const ReplayCounts& counts);
 
 // Imports JSON Lines against the ledger's head and appends them in one atomic

@@ -130,6 +130,7 @@ bool check_event(const fb::Event& event, std::string* field, std::string* error)
     case fb::Body::SyncPosition:
       return check.number(event.body_as_SyncPosition()->base(), "base") &&
              check.number(event.body_as_SyncPosition()->quote(), "quote");
+    case fb::Body::Absorb: return true;
     case fb::Body::NONE: break;
   }
   return check.fail("type", "unknown event type " + std::to_string(static_cast<int>(event.body_type())));

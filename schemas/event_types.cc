@@ -6,7 +6,7 @@
 namespace liql {
 namespace {
 
-constexpr std::array<std::pair<fb::Body, std::string_view>, 15> kNames{{
+constexpr std::array<std::pair<fb::Body, std::string_view>, 16> kNames{{
     {fb::Body::Genesis, "genesis"},
     {fb::Body::SetProtocol, "set_protocol"},
     {fb::Body::ListAsset, "list_asset"},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<fb::Body, std::string_view>, 15> kNames{{
     {fb::Body::InsuranceDeposit, "insurance_deposit"},
     {fb::Body::SyncBalance, "sync_balance"},
     {fb::Body::SyncPosition, "sync_position"},
+    {fb::Body::Absorb, "absorb"},
 }};
 
 }  // namespace

@@ -640,7 +640,7 @@ TEST(MachineSpec8, CloseFactorAllowsTheWholePosition) {
   ASSERT_TRUE(out.audit);
   const LiquidationAudit& a = *out.audit;
   expect_spec8_pre(a);
-  EXPECT_TRUE(a.perp);
+  EXPECT_EQ(a.kind, LiquidationKind::Perp);
   EXPECT_EQ(a.policy.kind, PolicyKind::CloseFactor);
   // HF_maint = 1000/1160 < 0.95 → close_factor allows |base| = 4 ETH.
   EXPECT_EQ(a.required.value(), Int(2'906'000'000LL));
@@ -871,7 +871,7 @@ TEST(MachineToken, RepaysRStarAndSeizesWithBonus) {
   const Outcome& out = s.applied(liquidate_token(4000, 20, 10, 2, 1));
   ASSERT_TRUE(out.audit);
   const LiquidationAudit& a = *out.audit;
-  EXPECT_FALSE(a.perp);
+  EXPECT_EQ(a.kind, LiquidationKind::Token);
   EXPECT_EQ(a.liability, 2u);
   EXPECT_EQ(a.collateral, 1u);
   ASSERT_TRUE(a.pre);

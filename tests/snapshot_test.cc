@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "replay/generate.h"
+#include "engine/encoding.h"
 #include "replay/replay.h"
 #include "tests/raw_db.h"
 #include "tests/test_dirs.h"
@@ -221,20 +222,23 @@ TEST(StateDecoding, RefusesStatesNoEventCouldReach) {
   refused(state, "symbol of asset 1 is not UTF-8");
   state = State{};
   state.seq = 3;
-  state.accounts[1];
+  create_account(state, 1);
   refused(state, "without genesis");
 
   // All-zero funds entries are omitted (docs/STATE_ENCODING.md): bytes that
   // hold one would decode to a state whose encoding is other bytes (found with
   // fuzz/snapshot_fuzz). Funds of asset 0 with insurance 1 and nothing else,
-  // then that 1 zeroed: the entry is the last before the protocol section
-  // (2 enum bytes + 4 Ints + u64 = 138 bytes), its insurance the first of its
-  // four 32-byte Ints.
+  // then that 1 zeroed: the entry is the last before the protocol record
+  // (2 enum bytes + 4 Ints + u64 = 138 bytes), which the account count (u64)
+  // and the account records follow; its insurance is the first of its four
+  // 32-byte Ints.
   state = good;
   for (auto& entry : state.funds) entry.second = Funds{};
   state.funds.at(0).insurance = Int(1);
   std::string funds_bytes = encode_state(state);
-  const size_t insurance_last_byte = funds_bytes.size() - 138 - 4 * 32 + 31;
+  std::string accounts;
+  for (AccountId id : state.order) encode_account_record(id, state.accounts.at(id), accounts);
+  const size_t insurance_last_byte = funds_bytes.size() - accounts.size() - 8 - 138 - 4 * 32 + 31;
   ASSERT_EQ(funds_bytes[insurance_last_byte], 1);
   EXPECT_EQ(decode_state(funds_bytes), state);
   funds_bytes[insurance_last_byte] = 0;

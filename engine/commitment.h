@@ -1,0 +1,87 @@
+#pragma once
+// The state commitment `LIQL-STATE-2` (SPEC §7.2) and inclusion proofs (§7.3).
+//
+//   globals_hash = SHA-256("LIQL-GLOBALS-2" ‖ u32 #assets ‖ H(AssetRecord)… ‖ u32 #markets
+//                  ‖ H(MarketRecord)… ‖ u32 #funds ‖ H(FundsRecord)… ‖ ProtocolRecord)
+//   leaf(a)      = SHA-256(0x00 ‖ AccountRecord(a)), sums = a's sums
+//   node(L, R)   = SHA-256(0x01 ‖ L.hash ‖ Sums(L) ‖ R.hash ‖ Sums(R)), sums = L.sums + R.sums
+//   state_hash   = SHA-256("LIQL-STATE-2" ‖ u64 seq ‖ u64 ts ‖ globals_hash ‖ u64 n ‖ root.hash ‖ Sums(root))
+// over the accounts in creation order, in the shape of RFC 6962 §2.1.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/state.h"
+
+namespace liql {
+
+struct TreeNode {
+  Hash hash{};
+  Sums sums;
+  bool operator==(const TreeNode&) const = default;
+};
+
+TreeNode leaf_node(AccountId id, const Account& account);
+TreeNode inner_node(const TreeNode& left, const TreeNode& right);
+Hash globals_hash(const State& state);
+Hash commitment_hash(uint64_t seq, uint64_t ts, const Hash& globals, uint64_t count, const TreeNode& root);
+
+// The full computation, O(state): what Commitment keeps incrementally.
+Hash state_hash(const State& state);
+
+// SPEC §7.3. `path` is the RFC 6962 audit path, leaf level first.
+struct InclusionProof {
+  uint64_t seq = 0, ts = 0;
+  Hash state_hash{}, globals_hash{};
+  uint64_t account_count = 0, index = 0;
+  AccountId id = 0;
+  Account account;  // balances and positions (index unused)
+  std::vector<TreeNode> path;
+  Sums totals;
+};
+
+// Rebuilds the leaf, folds the path (sibling sides from index and count,
+// never from the proof) and checks the root sums against `totals` and the
+// result against `state_hash`. On failure *why names what does not hold.
+bool verify_inclusion(const InclusionProof& proof, std::string* why);
+
+// The commitment kept in memory for replay (issue: O(log n) per touched
+// account). Complete subtrees of at least 2^kStoredLevel leaves keep their
+// node; smaller ones are recomputed from the accounts when a hash is asked
+// for, which bounds the memory to about 2·n/2^kStoredLevel nodes.
+// REQUIRES every account change since the last hash() was passed to touch()
+// (Outcome::touched); accounts are only ever appended to State::order.
+class Commitment {
+ public:
+  static constexpr unsigned kStoredLevel = 4;
+
+  void touch(std::span<const AccountId> ids) { dirty_ids_.insert(dirty_ids_.end(), ids.begin(), ids.end()); }
+  Hash hash(const State& state);
+  const TreeNode& root(const State& state);
+  // The proof for the account with this id, at the state's seq. nullopt when unknown.
+  std::optional<InclusionProof> prove(const State& state, AccountId id);
+  // Bytes held by the tree's nodes (for the benchmarks).
+  size_t memory_bytes() const;
+
+ private:
+  void update(const State& state);
+  TreeNode complete(const State& state, unsigned level, uint64_t index) const;
+  TreeNode range(const State& state, uint64_t begin, uint64_t end) const;
+  void path(const State& state, uint64_t index, uint64_t begin, uint64_t end, std::vector<TreeNode>& out) const;
+
+  std::vector<std::vector<TreeNode>> levels_;  // levels_[j]: complete nodes of 2^(kStoredLevel + j) leaves
+  std::vector<AccountId> dirty_ids_;
+  uint64_t count_ = 0;  // accounts the stored levels cover
+  bool built_ = false;
+  TreeNode root_;
+  bool root_valid_ = false;
+  // Globals: each record's hash, redone only when the record changed.
+  struct CachedAsset { Asset asset; Hash hash; };
+  struct CachedMarket { Market market; Hash hash; };
+  FlatMap<AssetId, CachedAsset> asset_hashes_;
+  FlatMap<MarketId, CachedMarket> market_hashes_;
+};
+
+}  // namespace liql
