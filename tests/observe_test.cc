@@ -596,6 +596,41 @@ TEST(ObserveFlags, TradeOutOfBand) {
   EXPECT_EQ(low.flags, static_cast<uint32_t>(kFlagPriceOutOfBand));
 }
 
+// A stale price does not stop a recorded liquidation: it is judged at the stored price
+// and flagged. ETH-PERP priced 1800 at ts 4000, max age 60 s; at ts 60004001 the price is
+// 60000001 µs old. The figures are those of §8 at 1800: s* = 2.906, executed 2.906 → MINIMAL.
+TEST(ObserveFlags, StalePriceLiquidationIsJudgedAtTheStoredPrice) {
+  Scenario s;
+  perp_setup(s);
+  s.applied(price_market(4000, 1, "1800"));
+  const Outcome out = s.applied(recorded_perp(60'004'001, 8, 7, 1, "2.906"));
+  ASSERT_TRUE(out.audit && out.audit->pre && out.audit->price);
+  const LiquidationAudit& a = *out.audit;
+  EXPECT_EQ(a.price->age_us, 60'000'001u);
+  EXPECT_EQ(a.flags, static_cast<uint32_t>(kFlagStaleOracle));
+  EXPECT_EQ(a.pre->h_maint, Int(-160'000'000));
+  EXPECT_EQ(a.required.value(), Int(2'906'000'000LL));
+  EXPECT_EQ(verdict_of(out), verdict_name(Verdict::Minimal));
+  EXPECT_EQ(a.penalty->total, Int(52'308'000));
+}
+
+// §5.5: the liquidator is not checked, but its non-borrowable balance going negative is
+// flagged INSUFFICIENT_BALANCE. DAI made non-borrowable; liquidator 21 (new, no DAI)
+// repays 100 DAI → DAI −100·10^6; seized ⌊seize_exact(100 DAI)⌋ = 66455696202531645, of which
+// it keeps 66455696202531645 − 949367088607594 − 632911392405064 = 64873417721518987 (see section 3).
+TEST(ObserveFlags, LiquidatorNonBorrowableBalanceGoingNegative) {
+  Scenario s;
+  token_setup(s);
+  s.applied(dai_spec("set_asset", false, 3000));
+  const Outcome out = s.applied(recorded_token(4000, 21, 10, 2, 1, "100", "0.066455696202531645"));
+  ASSERT_TRUE(out.audit);
+  EXPECT_EQ(out.audit->flags, static_cast<uint32_t>(kFlagInsufficientBalance));
+  EXPECT_EQ(verdict_of(out), verdict_name(Verdict::Under));
+  EXPECT_EQ(s.balance(21, 2), Int(-100'000'000));
+  EXPECT_EQ(s.balance(21, 1), I("64873417721518987"));
+  EXPECT_EQ(s.balance(10, 2), Int(-1'300'000'000LL));
+}
+
 // ==== 7. sync_balance / sync_position ======================================================
 
 // Each sync sets the figure; the difference goes to external[X] (signed).
