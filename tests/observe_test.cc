@@ -842,10 +842,14 @@ TEST(ObserveAbsorb, HealthyAccountIsWrongfulAndNotExhausted) {
   EXPECT_EQ(a.pre->equity, Int(1'600'000'000LL));
   EXPECT_EQ(a.pre->status, AccountStatus::Healthy);
   ASSERT_TRUE(a.bankrupt);
-  ASSERT_EQ(a.bankrupt->lines.size(), 1u);
-  EXPECT_EQ(a.bankrupt->lines[0].asset, 2u);
-  EXPECT_EQ(a.bankrupt->lines[0].covered, Int(200'000'000));
-  EXPECT_EQ(a.bankrupt->lines[0].bad_debt, Int(300'000'000));
+  // The DAI line (how the dust of step 1 is listed is the engine's layout: not asserted).
+  const BankruptcyLine* dai = nullptr;
+  for (const BankruptcyLine& line : a.bankrupt->lines) {
+    if (line.asset == 2) dai = &line;
+  }
+  ASSERT_NE(dai, nullptr);
+  EXPECT_EQ(dai->covered, Int(200'000'000));
+  EXPECT_EQ(dai->bad_debt, Int(300'000'000));
   EXPECT_EQ(a.bankrupt->covered_value, Int(200'000'000));
   EXPECT_EQ(a.bankrupt->bad_debt_value, Int(300'000'000));
   ASSERT_NE(s.state().account(30), nullptr);
