@@ -16,12 +16,25 @@ uint64_t split_point(uint64_t n) { return std::bit_floor(n - 1); }
 
 Hash hash_of(const std::string& bytes) { return sha256(bytes); }
 
-template <typename Record>
-Hash record_hash(const Record& encode) {
+Hash asset_record_hash(AssetId id, const Asset& asset) {
   std::string bytes;
-  encode(bytes);
+  encode_asset_record(id, asset, bytes);
   return hash_of(bytes);
 }
+
+Hash market_record_hash(MarketId id, const Market& market) {
+  std::string bytes;
+  encode_market_record(id, market, bytes);
+  return hash_of(bytes);
+}
+
+Hash funds_record_hash(AssetId asset, const Funds& funds) {
+  std::string bytes;
+  encode_funds_record(asset, funds, bytes);
+  return hash_of(bytes);
+}
+
+void append_hash(std::string& out, const Hash& hash);
 
 // The globals hash from the records' hashes, however they were obtained.
 template <typename AssetHash, typename MarketHash>
@@ -31,33 +44,17 @@ Hash globals_from(const State& state, AssetHash asset_hash, MarketHash market_ha
   ByteWriter w(bytes);
   w.bytes(kGlobalsTag);
   w.u32(static_cast<uint32_t>(state.assets.size()));
-  for (const auto& [id, asset] : state.assets) {
-    const Hash h = asset_hash(id, asset);
-    bytes.append(reinterpret_cast<const char*>(h.data()), h.size());
-  }
+  for (const auto& entry : state.assets) append_hash(bytes, asset_hash(entry.first, entry.second));
   w.u32(static_cast<uint32_t>(state.markets.size()));
-  for (const auto& [id, market] : state.markets) {
-    const Hash h = market_hash(id, market);
-    bytes.append(reinterpret_cast<const char*>(h.data()), h.size());
-  }
+  for (const auto& entry : state.markets) append_hash(bytes, market_hash(entry.first, entry.second));
   uint32_t funds_count = 0;
   for (const auto& entry : state.funds) funds_count += entry.second.is_zero() ? 0 : 1;
   w.u32(funds_count);
-  for (const auto& [asset, funds] : state.funds) {
-    if (funds.is_zero()) continue;
-    const Hash h = record_hash([&](std::string& out) { encode_funds_record(asset, funds, out); });
-    bytes.append(reinterpret_cast<const char*>(h.data()), h.size());
+  for (const auto& entry : state.funds) {
+    if (!entry.second.is_zero()) append_hash(bytes, funds_record_hash(entry.first, entry.second));
   }
   encode_protocol_record(state.protocol, bytes);
   return hash_of(bytes);
-}
-
-Hash asset_record_hash(AssetId id, const Asset& asset) {
-  return record_hash([&](std::string& out) { encode_asset_record(id, asset, out); });
-}
-
-Hash market_record_hash(MarketId id, const Market& market) {
-  return record_hash([&](std::string& out) { encode_market_record(id, market, out); });
 }
 
 void append_hash(std::string& out, const Hash& hash) {
@@ -160,69 +157,175 @@ bool verify_inclusion(const InclusionProof& proof, std::string* why) {
 }
 
 // ---- the incremental tree ----------------------------------------------------------
+//
+// The same nodes as leaf_node / inner_node (state_hash holds it to them in
+// the tests), with the sums kept as limbs: adding them is a few machine
+// additions instead of 256-bit Boost arithmetic and a map per node.
 
-TreeNode Commitment::complete(const State& state, unsigned level, uint64_t index) const {
-  if (level >= kStoredLevel) return levels_[level - kStoredLevel][index];
-  if (level == 0) {
-    const AccountId id = state.order[index];
-    return leaf_node(id, state.accounts.at(id));
+namespace {
+
+// magnitude += other; std::overflow_error when the sum reaches 2^255 (it
+// would not fit the 32-byte two's complement of SPEC §7.1).
+void add_limbs(uint64_t (&into)[4], const uint64_t (&other)[4]) {
+  unsigned __int128 carry = 0;
+  for (int i = 0; i < 4; ++i) {
+    carry += static_cast<unsigned __int128>(into[i]) + other[i];
+    into[i] = static_cast<uint64_t>(carry);
+    carry >>= 64;
   }
-  return inner_node(complete(state, level - 1, 2 * index), complete(state, level - 1, 2 * index + 1));
+  if (carry != 0 || (into[3] >> 63) != 0) throw std::overflow_error("commitment sums beyond 2^255 − 1");
 }
 
-TreeNode Commitment::range(const State& state, uint64_t begin, uint64_t end) const {
+void append_be(std::string& out, const uint64_t (&limbs)[4]) {
+  char bytes[32];
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 8; ++j) bytes[i * 8 + j] = static_cast<char>(limbs[3 - i] >> (56 - 8 * j));
+  }
+  out.append(bytes, 32);
+}
+
+Int from_limbs(const uint64_t (&limbs)[4]) {
+  Int value = 0;
+  for (int i = 3; i >= 0; --i) value = (value << 64) | Int(limbs[i]);
+  return value;
+}
+
+void to_limbs(const Int& magnitude, uint64_t (&limbs)[4]) {
+  const auto& backend = magnitude.backend();
+  for (unsigned i = 0; i < 4; ++i) limbs[i] = i < backend.size() ? backend.limbs()[i] : 0;
+}
+
+}  // namespace
+
+void Commitment::add(PackedSums& into, const PackedSums& other) {
+  auto it = into.begin();
+  for (const SumEntry& entry : other) {
+    while (it != into.end() && it->asset < entry.asset) ++it;
+    if (it == into.end() || it->asset != entry.asset) {
+      it = into.insert(it, entry);
+    } else {
+      add_limbs(it->credit, entry.credit);
+      add_limbs(it->debit, entry.debit);
+    }
+    ++it;
+  }
+}
+
+void Commitment::add_account(PackedSums& into, const Account& account) {
+  auto it = into.begin();
+  for (const auto& [asset, balance] : account.balances) {
+    uint64_t magnitude[4];
+    to_limbs(balance, magnitude);  // Boost keeps sign and magnitude
+    while (it != into.end() && it->asset < asset) ++it;
+    if (it == into.end() || it->asset != asset) it = into.insert(it, SumEntry{asset, {0, 0, 0, 0}, {0, 0, 0, 0}});
+    add_limbs(balance.sign() > 0 ? it->credit : it->debit, magnitude);  // also refuses a debit of 2^255
+    ++it;
+  }
+}
+
+Commitment::Node Commitment::leaf(AccountId id, const Account& account) {
+  std::string bytes(1, '\0');
+  encode_account_record(id, account, bytes);
+  Node node{hash_of(bytes), {}};
+  add_account(node.sums, account);
+  return node;
+}
+
+Commitment::Node Commitment::inner(const Node& left, const Node& right) {
+  thread_local std::string bytes;
+  bytes.assign(1, '\1');
+  for (const Node* child : {&left, &right}) {
+    append_hash(bytes, child->hash);
+    ByteWriter(bytes).u32(static_cast<uint32_t>(child->sums.size()));
+    for (const SumEntry& entry : child->sums) {
+      ByteWriter(bytes).u32(entry.asset);
+      append_be(bytes, entry.credit);
+      append_be(bytes, entry.debit);
+    }
+  }
+  Node node{hash_of(bytes), left.sums};
+  add(node.sums, right.sums);
+  return node;
+}
+
+TreeNode Commitment::unpack(const Node& node) {
+  TreeNode out{node.hash, {}};
+  for (const SumEntry& entry : node.sums) out.sums.emplace(entry.asset, SumPair{from_limbs(entry.credit), from_limbs(entry.debit)});
+  return out;
+}
+
+Commitment::Node Commitment::node(const State& state, unsigned level, uint64_t index) const {
+  if (level == 0) {
+    const AccountId id = state.order[index];
+    return leaf(id, state.accounts.at(id));
+  }
+  const Level& stored = levels_[level - 1];
+  Node out{stored.hashes[index], {}};
+  if (level >= kSummedLevel) {
+    out.sums = stored.sums[index];
+  } else {
+    const uint64_t begin = index << level;
+    for (uint64_t i = begin; i < begin + (uint64_t{1} << level); ++i) {
+      add_account(out.sums, state.accounts.at(state.order[i]));
+    }
+  }
+  return out;
+}
+
+Commitment::Node Commitment::range(const State& state, uint64_t begin, uint64_t end) const {
   const uint64_t size = end - begin;
   if (std::has_single_bit(size)) {  // a complete subtree; RFC 6962 only forms aligned ones
     const unsigned level = static_cast<unsigned>(std::countr_zero(size));
-    return complete(state, level, begin >> level);
+    return node(state, level, begin >> level);
   }
   const uint64_t k = split_point(size);
-  return inner_node(range(state, begin, begin + k), range(state, begin + k, end));
+  return inner(range(state, begin, begin + k), range(state, begin + k, end));
 }
 
 void Commitment::update(const State& state) {
   const uint64_t n = state.order.size();
-  if (!built_) {
-    levels_.clear();
-    count_ = 0;
-    dirty_ids_.clear();
-    built_ = true;
-    root_valid_ = false;
-  }
-  std::vector<uint64_t> dirty;
-  dirty.reserve(dirty_ids_.size());
+  // The leaves that changed: touched ones the tree covers, then the new ones.
+  std::vector<uint64_t> leaves;
+  leaves.reserve(dirty_ids_.size() + (n - count_));
   for (AccountId id : dirty_ids_) {
     const Account* account = state.account(id);
-    if (account != nullptr && account->index < count_) dirty.push_back(account->index);
+    if (account != nullptr && account->index < count_) leaves.push_back(account->index);
   }
   dirty_ids_.clear();
-  if (dirty.empty() && n == count_) return;
+  if (leaves.empty() && n == count_) return;
   root_valid_ = false;
-  std::sort(dirty.begin(), dirty.end());
-  dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+  std::sort(leaves.begin(), leaves.end());
+  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+  for (uint64_t i = count_; i < n; ++i) leaves.push_back(i);
 
-  for (unsigned j = 0;; ++j) {
-    const unsigned level = kStoredLevel + j;
-    const uint64_t size = level < 64 ? n >> level : 0;
-    if (size == 0) {
-      levels_.resize(j);
-      break;
+  // Level by level, the changed nodes with their hash and sums; a parent is
+  // recomputed from its changed children and its other child as stored.
+  std::vector<std::pair<uint64_t, Node>> changed;
+  changed.reserve(leaves.size());
+  for (uint64_t i : leaves) changed.emplace_back(i, node(state, 0, i));
+  const unsigned top = n < 2 ? 0 : static_cast<unsigned>(std::bit_width(n) - 1);  // ⌊log2 n⌋
+  levels_.resize(top);
+  for (unsigned level = 1; level <= top; ++level) {
+    Level& stored = levels_[level - 1];
+    const uint64_t size = n >> level;
+    stored.hashes.resize(size);
+    if (level >= kSummedLevel) stored.sums.resize(size);
+    std::vector<std::pair<uint64_t, Node>> parents;
+    parents.reserve(changed.size());
+    for (size_t c = 0; c < changed.size(); ++c) {
+      const uint64_t parent = changed[c].first >> 1;
+      if (parent >= size) break;  // the right edge: not a complete node at this level
+      const bool left = (changed[c].first & 1) == 0;
+      const bool pair = left && c + 1 < changed.size() && changed[c + 1].first == changed[c].first + 1;
+      Node combined = pair   ? inner(changed[c].second, changed[c + 1].second)
+                      : left ? inner(changed[c].second, node(state, level - 1, 2 * parent + 1))
+                             : inner(node(state, level - 1, 2 * parent), changed[c].second);
+      if (pair) ++c;
+      stored.hashes[parent] = combined.hash;
+      if (level >= kSummedLevel) stored.sums[parent] = combined.sums;
+      parents.emplace_back(parent, std::move(combined));
     }
-    if (levels_.size() <= j) levels_.emplace_back();
-    std::vector<TreeNode>& nodes = levels_[j];
-    const uint64_t old_size = count_ >> level;  // complete before; the rest is new
-    nodes.resize(size);
-    auto recompute = [&](uint64_t i) {
-      nodes[i] = inner_node(complete(state, level - 1, 2 * i), complete(state, level - 1, 2 * i + 1));
-    };
-    uint64_t last = UINT64_MAX;
-    for (uint64_t leaf : dirty) {
-      const uint64_t i = leaf >> level;
-      if (i == last || i >= old_size) continue;
-      recompute(i);
-      last = i;
-    }
-    for (uint64_t i = old_size; i < size; ++i) recompute(i);
+    changed = std::move(parents);
   }
   count_ = n;
 }
@@ -230,10 +333,11 @@ void Commitment::update(const State& state) {
 const TreeNode& Commitment::root(const State& state) {
   update(state);
   if (!root_valid_) {
-    root_ = count_ == 0 ? TreeNode{} : range(state, 0, count_);
+    root_ = count_ == 0 ? Node{} : range(state, 0, count_);
+    root_unpacked_ = unpack(root_);
     root_valid_ = true;
   }
-  return root_;
+  return root_unpacked_;
 }
 
 Hash Commitment::hash(const State& state) {
@@ -261,10 +365,10 @@ void Commitment::path(const State& state, uint64_t index, uint64_t begin, uint64
   const uint64_t k = split_point(end - begin);
   if (index < begin + k) {
     path(state, index, begin, begin + k, out);
-    out.push_back(range(state, begin + k, end));
+    out.push_back(unpack(range(state, begin + k, end)));
   } else {
     path(state, index, begin + k, end, out);
-    out.push_back(range(state, begin, begin + k));
+    out.push_back(unpack(range(state, begin, begin + k)));
   }
 }
 
@@ -281,15 +385,19 @@ std::optional<InclusionProof> Commitment::prove(const State& state, AccountId id
   proof.id = id;
   proof.account = *account;
   path(state, account->index, 0, count_, proof.path);
-  proof.totals = root_.sums;
+  proof.totals = root_unpacked_.sums;
   return proof;
 }
 
 size_t Commitment::memory_bytes() const {
-  size_t bytes = levels_.capacity() * sizeof(std::vector<TreeNode>);
-  for (const auto& nodes : levels_) {
-    bytes += nodes.capacity() * sizeof(TreeNode);
-    for (const TreeNode& node : nodes) bytes += node.sums.capacity() * sizeof(Sums::value_type);
+  // The deques' block maps and partly filled last blocks are not counted:
+  // O(n / block size) pointers.
+  size_t bytes = levels_.capacity() * sizeof(Level);
+  for (const Level& level : levels_) {
+    bytes += level.hashes.size() * sizeof(Hash) + level.sums.size() * sizeof(PackedSums);
+    for (const PackedSums& sums : level.sums) {
+      if (sums.capacity() > 3) bytes += sums.capacity() * sizeof(SumEntry);  // spilled out of line
+    }
   }
   return bytes;
 }

@@ -8,6 +8,9 @@
 //   state_hash   = SHA-256("LIQL-STATE-2" ‖ u64 seq ‖ u64 ts ‖ globals_hash ‖ u64 n ‖ root.hash ‖ Sums(root))
 // over the accounts in creation order, in the shape of RFC 6962 §2.1.
 
+#include <boost/container/small_vector.hpp>
+
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,39 +50,70 @@ struct InclusionProof {
 // result against `state_hash`. On failure *why names what does not hold.
 bool verify_inclusion(const InclusionProof& proof, std::string* why);
 
-// The commitment kept in memory for replay (issue: O(log n) per touched
-// account). Complete subtrees of at least 2^kStoredLevel leaves keep their
-// node; smaller ones are recomputed from the accounts when a hash is asked
-// for, which bounds the memory to about 2·n/2^kStoredLevel nodes.
+// The commitment kept in memory for replay: an event that touches t accounts
+// costs O(t · log n) node hashes, computed lazily when a hash is asked for.
+// Every complete subtree (RFC 6962 forms only aligned ones) of two leaves or
+// more keeps its hash, those of 2^kSummedLevel leaves or more their sums too;
+// leaves and the sums of smaller subtrees come from the accounts when needed.
+// That bounds the memory to about 32 bytes per account for the hashes plus
+// the sums of n/2^(kSummedLevel − 1) nodes.
 // REQUIRES every account change since the last hash() was passed to touch()
 // (Outcome::touched); accounts are only ever appended to State::order.
 class Commitment {
  public:
-  static constexpr unsigned kStoredLevel = 4;
+  static constexpr unsigned kSummedLevel = 5;
 
   void touch(std::span<const AccountId> ids) { dirty_ids_.insert(dirty_ids_.end(), ids.begin(), ids.end()); }
   Hash hash(const State& state);
   const TreeNode& root(const State& state);
   // The proof for the account with this id, at the state's seq. nullopt when unknown.
   std::optional<InclusionProof> prove(const State& state, AccountId id);
-  // Bytes held by the tree's nodes (for the benchmarks).
+  // Bytes held by the tree (for the benchmarks).
   size_t memory_bytes() const;
 
  private:
+  // Sums in the form the tree adds them: per asset, ascending, the credit and
+  // debit as 256-bit magnitudes in 64-bit limbs (least significant first).
+  struct SumEntry {
+    uint32_t asset;
+    uint64_t credit[4], debit[4];
+  };
+  // Inline up to three assets: no allocation per node for most markets.
+  using PackedSums = boost::container::small_vector<SumEntry, 3>;
+  struct Node {
+    Hash hash{};
+    PackedSums sums;
+  };
+  // Deques: they grow without the slack of a vector's doubling.
+  struct Level {
+    std::deque<Hash> hashes;      // complete node i covers leaves [i·2^h, (i+1)·2^h)
+    std::deque<PackedSums> sums;  // only at h ≥ kSummedLevel
+  };
   void update(const State& state);
-  TreeNode complete(const State& state, unsigned level, uint64_t index) const;
-  TreeNode range(const State& state, uint64_t begin, uint64_t end) const;
+  Node node(const State& state, unsigned level, uint64_t index) const;
+  Node range(const State& state, uint64_t begin, uint64_t end) const;
   void path(const State& state, uint64_t index, uint64_t begin, uint64_t end, std::vector<TreeNode>& out) const;
+  static Node leaf(AccountId id, const Account& account);
+  static Node inner(const Node& left, const Node& right);
+  static void add(PackedSums& into, const PackedSums& other);
+  static void add_account(PackedSums& into, const Account& account);
+  static TreeNode unpack(const Node& node);
 
-  std::vector<std::vector<TreeNode>> levels_;  // levels_[j]: complete nodes of 2^(kStoredLevel + j) leaves
+  std::vector<Level> levels_;  // levels_[h − 1] for h ≥ 1
   std::vector<AccountId> dirty_ids_;
   uint64_t count_ = 0;  // accounts the stored levels cover
-  bool built_ = false;
-  TreeNode root_;
+  Node root_;
+  TreeNode root_unpacked_;
   bool root_valid_ = false;
   // Globals: each record's hash, redone only when the record changed.
-  struct CachedAsset { Asset asset; Hash hash; };
-  struct CachedMarket { Market market; Hash hash; };
+  struct CachedAsset {
+    Asset asset;
+    Hash hash;
+  };
+  struct CachedMarket {
+    Market market;
+    Hash hash;
+  };
   FlatMap<AssetId, CachedAsset> asset_hashes_;
   FlatMap<MarketId, CachedMarket> market_hashes_;
 };

@@ -3,11 +3,15 @@
 namespace liql {
 
 void ByteWriter::u32(uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) u8(static_cast<uint8_t>(value >> shift));
+  const char bytes[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16), static_cast<char>(value >> 8),
+                         static_cast<char>(value)};
+  out_.append(bytes, 4);
 }
 
 void ByteWriter::u64(uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) u8(static_cast<uint8_t>(value >> shift));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (56 - 8 * i));
+  out_.append(bytes, 8);
 }
 
 void ByteWriter::integer(const Int& value) {
