@@ -332,15 +332,22 @@ class Generator {
     }
     ++stats_.liquidations;
     if (outcome.audit->verdict == Verdict::Minimal) ++stats_.minimal;
-    if (outcome.audit->bankrupt) ++stats_.bankruptcies;
+    if (!outcome.audit->bankrupt) return;
+    ++stats_.bankruptcies;
+    if (outcome.audit->kind != LiquidationKind::Token) return;
+    const auto& lines = outcome.audit->bankrupt->lines;
+    if (std::any_of(lines.begin(), lines.end(), [](const BankruptcyLine& line) { return line.dust.sign() > 0; })) {
+      ++stats_.dust_closeouts;
+    }
   }
 
   void report() const {
     std::fprintf(stderr,
-                 "generate: %llu liquidations applied (%llu minimal, %llu bankruptcies), %llu absorbed, "
-                 "%llu rejected\n",
+                 "generate: %llu liquidations applied (%llu minimal, %llu bankruptcies, %llu token close-outs "
+                 "with dust), %llu absorbed, %llu rejected\n",
                  static_cast<unsigned long long>(stats_.liquidations), static_cast<unsigned long long>(stats_.minimal),
-                 static_cast<unsigned long long>(stats_.bankruptcies), static_cast<unsigned long long>(stats_.absorbed),
+                 static_cast<unsigned long long>(stats_.bankruptcies),
+                 static_cast<unsigned long long>(stats_.dust_closeouts), static_cast<unsigned long long>(stats_.absorbed),
                  static_cast<unsigned long long>(stats_.liquidations_rejected));
   }
 
@@ -917,7 +924,8 @@ class Generator {
   }
 
   struct Stats {
-    uint64_t liquidations = 0, minimal = 0, bankruptcies = 0, absorbed = 0, liquidations_rejected = 0;
+    uint64_t liquidations = 0, minimal = 0, bankruptcies = 0, dust_closeouts = 0, absorbed = 0;
+    uint64_t liquidations_rejected = 0;
   };
 
   const GenerateOptions& options_;
