@@ -285,7 +285,7 @@ constexpr uint64_t kPanicPerMille = 60;
 constexpr uint64_t kPanicChance = 500;
 // Per mille of the keeper's turns on a bankrupt account without positions that
 // start with a premature absorb (→ NOT_EXHAUSTED).
-constexpr uint64_t kEarlyAbsorbPerMille = 80;
+constexpr uint64_t kEarlyAbsorbPerMille = 30;
 
 class Generator {
  public:
