@@ -113,12 +113,17 @@ struct AuditCounts {
   // keeper's deliberate premature attempts).
   size_t absorbed = 0, not_exhausted = 0;
   size_t not_liquidatable = 0, other_rejections = 0;
+  // Events without an audit record (trades, deposits, prices, …) that were rejected.
+  size_t events_rejected = 0;
 };
 
 AuditCounts count_audits(const MemoryRun& run) {
   AuditCounts c;
   for (const Outcome& outcome : run.outcomes()) {
-    if (!outcome.audit) continue;
+    if (!outcome.audit) {
+      c.events_rejected += !outcome.applied();
+      continue;
+    }
     const LiquidationAudit& audit = *outcome.audit;
     if (!outcome.applied()) {
       if (outcome.reason == Reason::NotLiquidatable) {
@@ -154,6 +159,7 @@ AuditCounts count_audits(const MemoryRun& run) {
 // Traders who realised a loss by trading are absorbed, capped seizures leave
 // dust that the engine closes out, and the keeper leaves nobody BANKRUPT.
 void expect_loss_realisers_and_dust_closed_out(const MemoryRun& run, const AuditCounts& counts) {
+  EXPECT_EQ(counts.events_rejected, 0u) << "every trade (the fire sales too), transfer and price is accepted";
   EXPECT_GE(counts.absorbed, 1u);
   EXPECT_GE(counts.dust_closed_out, 1u);
   const State& state = run.machine().state();
