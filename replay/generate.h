@@ -15,12 +15,13 @@
 //
 // The bankruptcy cases of SPEC §5.4:
 // * traders who realise a loss by trading: a few gamblers at the edge of their
-//   limit (~4% of the perp traders) who, once below maintenance, may dump
-//   their position into the book at 4–5% off the oracle before the keeper
-//   reaches them. The engine accepts the trade (it lowers the account's risk,
-//   SPEC §4.1) although the loss exceeds the deposit: a USDC-only gambler is
-//   left with a negative quote balance and nothing to seize, BANKRUPT and
-//   exhausted, and the keeper `absorb`s it on its next round (ABSORBED);
+//   limit (6% of the USDC- or spot-collateral perp traders, ~4% of all) who,
+//   once below maintenance, may dump their position into the book at 4–5%
+//   off the oracle before the keeper reaches them. The engine accepts the
+//   trade (it lowers the account's risk, SPEC §4.1) although the loss exceeds
+//   the deposit: a USDC-only gambler is left with a negative quote balance and
+//   nothing to seize, BANKRUPT and exhausted, and the keeper `absorb`s it on
+//   its next round (ABSORBED);
 // * capped seizures that leave dust: a bankrupt account holding spot
 //   collateral (such a gambler, or a trader the crash took under) cannot reach
 //   its target, so r* is the cap of SPEC §5.2, set by the collateral; what is
