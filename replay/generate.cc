@@ -253,6 +253,10 @@ struct Trader {
   MarketId market = kEthPerp;   // the perp it trades
   AssetId collateral = kUsdc;   // what it deposits first
   AssetId loan = kUsdc;         // what it borrows; kUsdc: nothing
+  // A gambler at the edge of its limit that, once below maintenance, may dump
+  // its position into the book at a fire-sale price before the keeper gets to
+  // it (Generator::capitulate): the loss can exceed everything it holds.
+  bool panics = false;
 };
 
 struct Risk {
@@ -270,6 +274,18 @@ enum class Phase { Drift, Crash, Bottom, Recovery, Calm };
 constexpr uint64_t kOnboardingEnd = 400;
 constexpr uint64_t kCrashStart = 550;
 constexpr uint64_t kRecoveryStart = 680;
+// The last stretch: prices hold, nobody trades, the keeper settles what is
+// left, so the log ends with no account BANKRUPT.
+constexpr uint64_t kWindDownStart = 985;
+
+// Per mille of the perp traders (USDC or spot collateral) who panic
+// (Trader::panics), and per mille of their falls below maintenance on which
+// they do.
+constexpr uint64_t kPanicPerMille = 60;
+constexpr uint64_t kPanicChance = 500;
+// Per mille of the keeper's turns on a bankrupt account without positions that
+// start with a premature absorb (→ NOT_EXHAUSTED).
+constexpr uint64_t kEarlyAbsorbPerMille = 30;
 
 class Generator {
  public:
@@ -310,15 +326,28 @@ class Generator {
       ++stats_.liquidations_rejected;
       return;
     }
+    if (outcome.audit->kind == LiquidationKind::Absorb) {
+      ++stats_.absorbed;
+      return;
+    }
     ++stats_.liquidations;
     if (outcome.audit->verdict == Verdict::Minimal) ++stats_.minimal;
-    if (outcome.audit->bankrupt) ++stats_.bankruptcies;
+    if (!outcome.audit->bankrupt) return;
+    ++stats_.bankruptcies;
+    if (outcome.audit->kind != LiquidationKind::Token) return;
+    const auto& lines = outcome.audit->bankrupt->lines;
+    if (std::any_of(lines.begin(), lines.end(), [](const BankruptcyLine& line) { return line.dust.sign() > 0; })) {
+      ++stats_.dust_closeouts;
+    }
   }
 
   void report() const {
-    std::fprintf(stderr, "generate: %llu liquidations applied (%llu minimal, %llu bankruptcies), %llu rejected\n",
+    std::fprintf(stderr,
+                 "generate: %llu liquidations applied (%llu minimal, %llu bankruptcies, %llu token close-outs "
+                 "with dust), %llu absorbed, %llu rejected\n",
                  static_cast<unsigned long long>(stats_.liquidations), static_cast<unsigned long long>(stats_.minimal),
                  static_cast<unsigned long long>(stats_.bankruptcies),
+                 static_cast<unsigned long long>(stats_.dust_closeouts), static_cast<unsigned long long>(stats_.absorbed),
                  static_cast<unsigned long long>(stats_.liquidations_rejected));
   }
 
@@ -378,8 +407,10 @@ class Generator {
 
   // ---- one round: prices, the keeper, the liquidators' hedging, then the traders ----
   void round() {
+    ++round_;
     advance_prices();
     publish_prices();
+    capitulate();
     keeper();
     unwind_liquidators();
     const bool crash = phase_ == Phase::Crash;
@@ -387,7 +418,10 @@ class Generator {
     for (uint64_t i = 0; i < actions && !full(); ++i) act();
   }
 
+  bool winding_down() const { return progress() >= kWindDownStart; }
+
   void advance_prices() {
+    if (winding_down()) return;  // republished as they are: nothing new falls through
     switch (phase_) {
       case Phase::Drift:
         if (progress() < kCrashStart || options_.crash_pct == 0) return path_.drift(rng_);
@@ -462,15 +496,25 @@ class Generator {
     return out;
   }
 
+  // BANKRUPT with nothing a liquidation could still seize (SPEC §5.4): only an absorb closes it out.
+  bool absorbable(const Account& a, const Risk& risk) const {
+    return risk.status == AccountStatus::Bankrupt && exhausted(state(), a);
+  }
+
   // After an event touched an ordinary account, or a price left its band:
-  // either it waits for the keeper or it is watched again.
+  // it waits for the keeper (to be liquidated, or absorbed from the next
+  // round on), or it is watched again.
   void recheck(AccountId id) {
     if (!is_trader(id)) return;
     pending_.erase(id);
+    absorbable_.erase(id);
     const Account* a = account(id);
     if (a == nullptr) return watch_.forget(id);
     const Risk risk = assess(*a);
-    if (risk.liquidatable()) {
+    if (absorbable(*a, risk)) {
+      watch_.forget(id);
+      absorbable_.emplace(id, round_);
+    } else if (risk.liquidatable()) {
       watch_.forget(id);
       pending_.insert(id);
     } else {
@@ -478,12 +522,61 @@ class Generator {
     }
   }
 
+  // ---- the gamblers' capitulation ----
+
+  // Right after a price hit, before the keeper runs: a gambler (Trader::panics)
+  // that fell below maintenance may dump its largest position into the book.
+  void capitulate() {
+    if (winding_down()) return;
+    const std::vector<AccountId> ids(pending_.begin(), pending_.end());
+    for (AccountId id : ids) {
+      if (full()) return;
+      if (!traders_[id - kFirstTrader].panics) continue;
+      const Account& a = *account(id);
+      if (a.positions.empty() || !rng_.chance(kPanicChance)) continue;
+      fire_sale(id, largest_position(a));
+    }
+  }
+
+  // Closes the whole position by a trade 4–5% off the oracle (against it,
+  // inside max_trade_deviation). The slippage is smaller than the initial
+  // margin the position frees, so H_init does not fall and the engine accepts
+  // it (SPEC §4.1) even when the loss exceeds everything the account holds.
+  // Then its quote balance goes negative (a realised loss is a debt): with
+  // only USDC left, it is BANKRUPT and exhausted and the keeper absorbs it next
+  // round; with spot collateral left, the keeper seizes it all (r* = cap, the
+  // target is out of reach) and the engine closes out the dust.
+  void fire_sale(AccountId id, MarketId market) {
+    const Position position = *account(id)->position(market);
+    const MarketParams& params = state().markets.at(market).params;
+    const Int& p = oracle(market);
+    const Int tick = pow10(12);
+    Int off = muldiv_floor(p, Int(rng_.between(400, 500)), Int(10'000));
+    const Int band = muldiv_floor(p, params.max_trade_deviation, wad());
+    off = round_down(off < band ? off : band, tick);
+    const bool buys = position.base.sign() < 0;
+    const Int price = buys ? p + off : p - off;
+    // H_init changes by requirement(init) − slippage against the oracle; never issue a trade it would refuse.
+    const Int size = abs(position.base);
+    const Int scale = pow10(params.base_decimals) * wad();
+    const Int at_oracle = notional(state(), market, position.base);
+    const Int quote_price = price * pow10(kQuoteDecimals);
+    const Int slippage = buys ? muldiv_ceil(size, quote_price, scale) + at_oracle
+                              : at_oracle - muldiv_floor(size, quote_price, scale);
+    if (slippage > perp_term(state(), market, position, Level::Init).requirement) return;
+    pass_time(20, 200);
+    trade(id, market, -position.base, price);
+    recheck(id);
+  }
+
   // ---- the keeper ----
 
-  // Works through the pending accounts from a rotating cursor, with a bounded
-  // number of liquidations per round: in a crash it falls behind, like a real one.
+  // First absorbs the exhausted bankrupt accounts found in earlier rounds, then
+  // works through the pending accounts from a rotating cursor, with a bounded
+  // number of events per round: in a crash it falls behind, like a real one.
   void keeper() {
     uint64_t budget = keeper_budget_;
+    absorb_accounts(&budget);
     while (budget > 0 && !pending_.empty() && !full()) {
       auto it = pending_.lower_bound(cursor_);
       if (it == pending_.end()) it = pending_.begin();
@@ -494,15 +587,44 @@ class Generator {
     }
   }
 
+  // `absorb` for every account recheck() found BANKRUPT and exhausted before
+  // this round (a trader who realised a loss by trading; no liquidation leaves
+  // one: the engine closes those out itself), checked again against the state
+  // now, so the engine never rejects one.
+  void absorb_accounts(uint64_t* budget) {
+    for (auto it = absorbable_.begin(); it != absorbable_.end() && *budget > 0 && !full();) {
+      if (it->second >= round_) {
+        ++it;
+        continue;
+      }
+      const AccountId id = it->first;
+      it = absorbable_.erase(it);
+      const Account* a = account(id);
+      if (absorbable(*a, assess(*a))) {
+        --*budget;
+        pass_time(20, 200);
+        emit(JsonLine("absorb", ts_).id("account", id).done());
+      }
+      recheck(id);  // absorbed: empty and watched; otherwise back to the keeper's queue
+    }
+  }
+
   // Liquidates one account until it is no longer liquidatable (at most 4 events a round).
   void liquidate_account(AccountId id, uint64_t* budget) {
     for (int attempt = 0; attempt < 4; ++attempt) {
       const Account* a = account(id);
       const Risk risk = assess(*a);
       if (!risk.liquidatable()) return watch_.watch(id, bands(risk));
+      if (absorbable(*a, risk)) return recheck(id);  // absorbed next round
       if (*budget == 0 || full()) break;
       --*budget;
       pass_time(20, 200);
+      // Rarely, a keeper that absorbs a bankrupt account too early, while it
+      // still holds seizable collateral: → NOT_EXHAUSTED.
+      if (risk.status == AccountStatus::Bankrupt && a->positions.empty() && rng_.chance(kEarlyAbsorbPerMille)) {
+        emit(JsonLine("absorb", ts_).id("account", id).done());
+        continue;
+      }
       const bool capped = rng_.chance(25);  // a keeper with limited inventory: → UNDER
       const std::optional<Outcome> outcome =
           a->positions.empty() ? liquidate_token(id, capped) : liquidate_perp(id, capped);
@@ -539,23 +661,25 @@ class Generator {
   }
 
   // Repays the largest debt, seizing the most valuable collateral that can
-  // still be seized; nullopt when none can (SPEC §5.2: cap < 1 would be
-  // NOTHING_TO_LIQUIDATE, e.g. a few wei of collateral left by earlier seizures).
+  // still be seized against it, else the next debt; nullopt when nothing can
+  // be seized (SPEC §5.2: cap < 1 would be NOTHING_TO_LIQUIDATE, e.g. a few
+  // wei of collateral left by earlier seizures).
   std::optional<Outcome> liquidate_token(AccountId id, bool capped) {
     const Account& a = *account(id);
-    AssetId liability = kUsdc;
-    Int worst = 0;
+    std::vector<std::pair<Int, AssetId>> debts;        // (value, asset): largest debt first
     std::vector<std::pair<Int, AssetId>> collaterals;  // (−value, asset): most valuable first
     for (const auto& [asset, balance] : a.balances) {
       const Int v = value(state(), asset, balance);
-      if (v < worst) liability = asset, worst = v;
-      if (v.sign() > 0) collaterals.emplace_back(-v, asset);
+      if (balance.sign() < 0) debts.emplace_back(v, asset);
+      if (balance.sign() > 0) collaterals.emplace_back(-v, asset);
     }
-    if (worst.sign() >= 0) return std::nullopt;
+    std::sort(debts.begin(), debts.end());
     std::sort(collaterals.begin(), collaterals.end());
-    for (const auto& [minus_value, collateral] : collaterals) {
-      const Int cap = token_repay_cap(state(), a, liability, collateral);
-      if (cap.sign() > 0) return token_liquidation(id, liability, collateral, capped ? cap : Int(0));
+    for (const auto& [debt_value, liability] : debts) {
+      for (const auto& [minus_value, collateral] : collaterals) {
+        const Int cap = token_repay_cap(state(), a, liability, collateral);
+        if (cap.sign() > 0) return token_liquidation(id, liability, collateral, capped ? cap : Int(0));
+      }
     }
     return std::nullopt;
   }
@@ -719,6 +843,10 @@ class Generator {
       case Style::UsdcBorrowsEth: t.loan = kEth; break;
       case Style::Hybrid: t.collateral = kEth, t.loan = kBtc; break;
     }
+    if ((t.style == Style::PerpUsdc || t.style == Style::PerpCollateral) && rng_.chance(kPanicPerMille)) {
+      t.panics = true;
+      t.appetite = static_cast<uint32_t>(rng_.between(950, 990));
+    }
     return t;
   }
 
@@ -752,6 +880,9 @@ class Generator {
     const bool healthy = risk.status == AccountStatus::Healthy;
     const uint64_t roll = rng_.below(1000);
     if (roll < 6) return probe(t, risk);
+    if (winding_down()) {  // money in and out only: neither can make an account bankrupt
+      return roll < 500 || !healthy ? add_funds(t) : take_profit(t);
+    }
     if (roll < 450) return trade_more(t, healthy);
     if (roll < 580) return add_funds(t);
     if (roll < 730) return healthy ? take_profit(t) : add_funds(t);
@@ -793,7 +924,8 @@ class Generator {
   }
 
   struct Stats {
-    uint64_t liquidations = 0, minimal = 0, bankruptcies = 0, liquidations_rejected = 0;
+    uint64_t liquidations = 0, minimal = 0, bankruptcies = 0, dust_closeouts = 0, absorbed = 0;
+    uint64_t liquidations_rejected = 0;
   };
 
   const GenerateOptions& options_;
@@ -808,6 +940,8 @@ class Generator {
   size_t step_ = 0;
   std::vector<Trader> traders_;        // index = id − kFirstTrader
   std::set<AccountId> pending_;        // liquidatable, waiting for the keeper
+  std::map<AccountId, uint64_t> absorbable_;  // BANKRUPT and exhausted → the round it was found
+  uint64_t round_ = 0;
   AccountId cursor_ = 0;
   uint64_t keeper_budget_ = 0;
   uint64_t next_liquidator_ = 0;

@@ -13,6 +13,28 @@
 // deliberately capped ones → UNDER, and a few attempts on healthy accounts →
 // NOT_LIQUIDATABLE).
 //
+// The bankruptcy cases of SPEC §5.4:
+// * traders who realise a loss by trading: a few gamblers at the edge of their
+//   limit (6% of the USDC- or spot-collateral perp traders, ~4% of all) who,
+//   once below maintenance, may dump their position into the book at 4–5%
+//   off the oracle before the keeper reaches them. The engine accepts the
+//   trade (it lowers the account's risk, SPEC §4.1) although the loss exceeds
+//   the deposit: a USDC-only gambler is left with a negative quote balance and
+//   nothing to seize, BANKRUPT and exhausted, and the keeper `absorb`s it on
+//   its next round (ABSORBED);
+// * capped seizures that leave dust: a bankrupt account holding spot
+//   collateral (such a gambler, or a trader the crash took under) cannot reach
+//   its target, so r* is the cap of SPEC §5.2, set by the collateral; what is
+//   left is too small to seize and the engine closes the account out (dust to
+//   insurance, flag BANKRUPTCY);
+// * the keeper absorbs every account it finds BANKRUPT and exhausted (checked
+//   with the engine's own exhausted() and health_report(), so no absorb is
+//   rejected), except a rare deliberate premature attempt on a bankrupt account
+//   that still holds seizable collateral (→ NOT_EXHAUSTED).
+// The last 1.5% of the events wind the story down: prices hold, nobody trades,
+// the keeper settles what is left, so the log ends with no account BANKRUPT
+// (when it is long enough to tell the whole story).
+//
 // The generator applies every line it writes to an in-memory state machine
 // (the same import path as MemoryRun) and sizes each event from that state.
 

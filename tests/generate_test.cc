@@ -1,7 +1,9 @@
 // The synthetic market (replay/generate.h): deterministic, exactly the number
 // of lines asked for, every line accepted, and — run through the state
-// machine — many partial liquidations, a bankruptcy, and the conservation
-// invariant of SPEC §7 after every single event.
+// machine — many partial liquidations, bankruptcies, capped seizures whose
+// dust is closed out, absorbed traders who realised a loss, no account left
+// BANKRUPT at the end, and the conservation invariant of SPEC §7 after every
+// single event.
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/health.h"
 #include "engine/state.h"
 #include "replay/generate.h"
 #include "replay/replay.h"
@@ -101,6 +104,76 @@ void expect_conserved(const State& state, std::map<AssetId, Int> flows, size_t l
   }
 }
 
+struct AuditCounts {
+  // Liquidations (perp and token) applied, and their verdicts.
+  size_t applied = 0, minimal = 0, under = 0, bankrupt = 0;
+  // Token liquidations whose close-out moved unseizable dust to insurance.
+  size_t dust_closed_out = 0;
+  // Absorbs: applied (ABSORBED, every one a close-out), rejected NOT_EXHAUSTED (the
+  // keeper's deliberate premature attempts).
+  size_t absorbed = 0, not_exhausted = 0;
+  size_t not_liquidatable = 0, other_rejections = 0;
+  // Events without an audit record (trades, deposits, prices, …) that were rejected.
+  size_t events_rejected = 0;
+};
+
+AuditCounts count_audits(const MemoryRun& run) {
+  AuditCounts c;
+  for (const Outcome& outcome : run.outcomes()) {
+    if (!outcome.audit) {
+      c.events_rejected += !outcome.applied();
+      continue;
+    }
+    const LiquidationAudit& audit = *outcome.audit;
+    if (!outcome.applied()) {
+      if (outcome.reason == Reason::NotLiquidatable) {
+        ++c.not_liquidatable;
+      } else if (outcome.reason == Reason::NotExhausted && audit.kind == LiquidationKind::Absorb) {
+        ++c.not_exhausted;
+      } else {
+        ++c.other_rejections;
+      }
+      continue;
+    }
+    if (audit.kind == LiquidationKind::Absorb) {
+      c.absorbed += audit.verdict == Verdict::Absorbed && audit.bankrupt.has_value();
+      continue;
+    }
+    ++c.applied;
+    c.minimal += audit.verdict == Verdict::Minimal;
+    c.under += audit.verdict == Verdict::Under;
+    c.bankrupt += audit.bankrupt.has_value();
+    if (audit.kind == LiquidationKind::Token && audit.bankrupt) {
+      bool dust = false;
+      for (const BankruptcyLine& line : audit.bankrupt->lines) dust = dust || line.dust.sign() > 0;
+      c.dust_closed_out += dust;
+    }
+  }
+  std::printf("liquidations: %zu applied, %zu minimal, %zu under, %zu bankrupt, %zu token close-outs with dust; "
+              "%zu absorbed; rejected: %zu not liquidatable, %zu not exhausted, %zu other\n",
+              c.applied, c.minimal, c.under, c.bankrupt, c.dust_closed_out, c.absorbed, c.not_liquidatable,
+              c.not_exhausted, c.other_rejections);
+  return c;
+}
+
+// Traders who realised a loss by trading are absorbed, capped seizures leave
+// dust that the engine closes out, and the keeper leaves nobody BANKRUPT.
+void expect_loss_realisers_and_dust_closed_out(const MemoryRun& run, const AuditCounts& counts) {
+  EXPECT_EQ(counts.events_rejected, 0u) << "every trade (the fire sales too), transfer and price is accepted";
+  EXPECT_GE(counts.absorbed, 1u);
+  EXPECT_GE(counts.dust_closed_out, 1u);
+  const State& state = run.machine().state();
+  size_t still_bankrupt = 0;
+  for (const auto& [id, account] : state.accounts) {
+    if (!priced(state, account)) continue;  // the status needs every price
+    if (health_report(state, account).status == AccountStatus::Bankrupt) {
+      ++still_bankrupt;
+      ADD_FAILURE() << "account " << id << " is still BANKRUPT at seq " << state.seq;
+    }
+  }
+  EXPECT_EQ(still_bankrupt, 0u);
+}
+
 TEST(Generate, AThousandAccountsThroughTheMachine) {
   const auto lines = generate(options(2024, 1000, 20000));
   ASSERT_EQ(lines.size(), 20000u);
@@ -115,28 +188,29 @@ TEST(Generate, AThousandAccountsThroughTheMachine) {
     if (HasFatalFailure()) return;
   }
 
-  size_t applied = 0, minimal = 0, under = 0, bankrupt = 0, not_liquidatable = 0, other_rejections = 0;
-  for (const Outcome& outcome : run.outcomes()) {
-    if (!outcome.audit) continue;
-    if (!outcome.applied()) {
-      (outcome.reason == Reason::NotLiquidatable ? not_liquidatable : other_rejections) += 1;
-      continue;
-    }
-    ++applied;
-    minimal += outcome.audit->verdict == Verdict::Minimal;
-    under += outcome.audit->verdict == Verdict::Under;
-    bankrupt += outcome.audit->bankrupt.has_value();
-  }
-  std::printf("liquidations: %zu applied, %zu minimal, %zu under, %zu bankrupt; rejected: %zu not liquidatable, "
-              "%zu other\n",
-              applied, minimal, under, bankrupt, not_liquidatable, other_rejections);
-  EXPECT_GE(minimal, 200u);
-  EXPECT_GE(under, 1u);
-  EXPECT_GE(bankrupt, 1u);
-  EXPECT_GE(not_liquidatable, 1u);
-  EXPECT_EQ(other_rejections, 0u);
+  const AuditCounts counts = count_audits(run);
+  EXPECT_GE(counts.minimal, 200u);
+  EXPECT_GE(counts.under, 1u);
+  EXPECT_GE(counts.bankrupt, 1u);
+  EXPECT_GE(counts.not_liquidatable, 1u);
+  EXPECT_EQ(counts.other_rejections, 0u);
   // The keeper only liquidates accounts that are liquidatable: partial policy, no max → MINIMAL.
-  EXPECT_EQ(applied, minimal + under);
+  EXPECT_EQ(counts.applied, counts.minimal + counts.under);
+  expect_loss_realisers_and_dust_closed_out(run, counts);
+}
+
+// The SPEC §5.4 cases, in a market of the default size (GenerateOptions{}).
+TEST(Generate, DefaultMarketAbsorbsLossesAndClosesOutDust) {
+  const GenerateOptions defaults;
+  const auto lines = generate(defaults);
+  ASSERT_EQ(lines.size(), defaults.events);
+  MemoryRun run;
+  run_all(lines, &run);
+  if (HasFatalFailure()) return;
+  const AuditCounts counts = count_audits(run);
+  EXPECT_EQ(counts.other_rejections, 0u);
+  EXPECT_EQ(counts.applied, counts.minimal + counts.under);
+  expect_loss_realisers_and_dust_closed_out(run, counts);
 }
 
 }  // namespace
