@@ -5,7 +5,7 @@
 //
 // --repeat: appends, scans and replays are measured R times, the median is
 // reported. --audit-budget: the audited replay stops after about that long
-// (its O(accounts) state hash per liquidation makes it hours at 10^6 accounts).
+// (0: no limit).
 // --jsonl: the market is read from a file `liqledger generate` wrote (same
 // lines as the in-memory generator with the same options) instead of generated.
 //
@@ -30,6 +30,9 @@
 //      every liquidation event, state hash included (EventView::hash), as
 //      `liqledger audit` does (without printing); the time spent in the state
 //      hashes is measured too, and the rate without them printed;
+//   7b. replay + trace: the trace line of every event, state hash included,
+//      as `liqledger replay --trace` builds it (without printing), and the
+//      memory of the commitment's tree at the end;
 //   8. recovery: the newest snapshot restored and the events after it
 //      replayed. The snapshot is written during the first replay, at the last
 //      multiple of 50 000 (the default interval of `liqledger append`) before
@@ -470,6 +473,7 @@ struct ReplayResult {
   uint64_t audit_records = 0;
   std::array<uint64_t, 8> by_verdict{};
   double hash_seconds = 0;
+  uint64_t commitment_bytes = 0;  // the tree's memory at the end (Commitment::memory_bytes)
   // The snapshot written on the way (not timed).
   double snapshot_write_seconds = 0;
   uint64_t snapshot_bytes = 0;
@@ -480,8 +484,8 @@ void put_u64(std::string& out, uint64_t value) {
 }
 
 // Writes the snapshot of `state` the way liql::put_snapshot does (replay.h:
-// u64 BE applied ‖ u64 BE rejected ‖ canonical state, keyed by seq, with the
-// state hash), from inside a replay, through a writer beside the reader.
+// u64 BE applied ‖ u64 BE rejected ‖ snapshot encoding, keyed by seq, with
+// the state hash), from inside a replay, through a writer beside the reader.
 uint64_t write_snapshot(Ledger& writer, const State& state, const ReplayCounts& counts) {
   const std::string bytes = encode_state(state);
   std::string payload;
@@ -489,17 +493,24 @@ uint64_t write_snapshot(Ledger& writer, const State& state, const ReplayCounts& 
   put_u64(payload, counts.applied);
   put_u64(payload, counts.rejected);
   payload += bytes;
-  check(writer.put_snapshot(state.seq, payload, sha256(bytes)), "writing the snapshot");
+  check(writer.put_snapshot(state.seq, payload, state_hash(state)), "writing the snapshot");
   return bytes.size();
 }
 
-// Replays the whole log from genesis. With `audit`, builds the audit record of
-// every liquidation event, state hash included. With `snapshot_writer`, writes
+// What a replay computes besides applying the events.
+enum class ReplayMode {
+  Plain,  // nothing: `liqledger replay`
+  Audit,  // the audit record of every liquidation event, state hash included: `liqledger audit`
+  Trace,  // the state hash after every event, in its trace line: `liqledger replay --trace`
+};
+
+// Replays the whole log from genesis, in `mode`. With `snapshot_writer`, writes
 // the snapshot at `snapshot_seq` on the way; its time is not counted, and the
 // peak memory is the larger of the peaks before and after it (its transient
 // buffers are not counted either).
-ReplayResult replay_ledger(const std::string& path, bool audit, Ledger* snapshot_writer, uint64_t snapshot_seq,
+ReplayResult replay_ledger(const std::string& path, ReplayMode mode, Ledger* snapshot_writer, uint64_t snapshot_seq,
                            uint64_t budget_s) {
+  const bool audit = mode == ReplayMode::Audit;
   ReplayResult result;
   std::unique_ptr<Ledger> ledger = open_reader(path);
   malloc_trim(0);
@@ -508,7 +519,9 @@ ReplayResult replay_ledger(const std::string& path, bool audit, Ledger* snapshot
   uint64_t peak_before_snapshot = 0;
   Machine machine;
   ReplayCounts counts;
-  Progress progress(audit ? "replay + audit" : "replay", ledger->head().seq);
+  const uint64_t head_seq = ledger->head().seq;
+  Progress progress(audit ? "replay + audit" : mode == ReplayMode::Trace ? "replay + trace" : "replay",
+                    ledger->head().seq);
   Sample untimed;
   const auto start = Clock::now();
   uint8_t hash_bytes = 0;
@@ -525,6 +538,11 @@ ReplayResult replay_ledger(const std::string& path, bool audit, Ledger* snapshot
       result.snapshot_write_seconds = spent.seconds;
       untimed.seconds += spent.seconds;
       untimed.cpu_seconds += spent.cpu_seconds;
+    }
+    if (mode == ReplayMode::Trace) {
+      const std::string line = trace_line(view);
+      hash_bytes ^= static_cast<uint8_t>(line.back());
+      if (view.record.seq == head_seq) result.commitment_bytes = view.hasher.memory_bytes();
     }
     if (audit && view.outcome.audit) {
       const auto hash_start = Clock::now();
@@ -673,7 +691,7 @@ int run(const Flags& flags) {
     std::fprintf(stderr, "bench: replay (%" PRIu64 " of %" PRIu64 ")\n", round + 1, flags.repeat);
     std::unique_ptr<Ledger> writer;
     if (round == 0 && snapshot_seq != 0) check(Ledger::open(ledger_path, LedgerOptions{}, &writer), "opening a writer");
-    ReplayResult result = replay_ledger(ledger_path, false, writer.get(), snapshot_seq, 0);
+    ReplayResult result = replay_ledger(ledger_path, ReplayMode::Plain, writer.get(), snapshot_seq, 0);
     plain.samples.push_back(result.sample);
     plain.events = result.events;
     if (round == 0) first = std::move(result);
@@ -682,13 +700,23 @@ int run(const Flags& flags) {
 
   // 7. Replay with the audit records, once.
   std::fprintf(stderr, "bench: replay + audit\n");
-  ReplayResult audited = replay_ledger(ledger_path, true, nullptr, 0, flags.audit_budget_s);
+  ReplayResult audited = replay_ledger(ledger_path, ReplayMode::Audit, nullptr, 0, flags.audit_budget_s);
   Row audit_row(audited.partial ? "replay + audit records (PARTIAL)" : "replay + audit records");
   audit_row.baseline = &raw_scan;
   audit_row.samples.push_back(audited.sample);
   audit_row.events = audited.events;
   audit_row.bytes = audited.partial ? record_bytes * audited.events / event_count : record_bytes;
   if (!audited.partial && first->state_hash != audited.state_hash) die("the two replays reached different states");
+
+  // 7b. Replay with a state hash after every event, once.
+  std::fprintf(stderr, "bench: replay + trace\n");
+  ReplayResult traced = replay_ledger(ledger_path, ReplayMode::Trace, nullptr, 0, 0);
+  Row trace_row("replay + trace (hash per event)");
+  trace_row.baseline = &raw_scan;
+  trace_row.samples.push_back(traced.sample);
+  trace_row.events = traced.events;
+  trace_row.bytes = record_bytes;
+  if (first->state_hash != traced.state_hash) die("the traced replay reached a different state");
 
   // 8. Recovery from the newest snapshot.
   std::optional<Recovery> recovery;
@@ -718,7 +746,9 @@ int run(const Flags& flags) {
               event_count / generate_seconds);
 
   print_header();
-  for (const Row* row : {&raw_append, &ledger_append, &raw_scan, &ledger_read, &plain, &audit_row}) print_row(*row);
+  for (const Row* row : {&raw_append, &ledger_append, &raw_scan, &ledger_read, &plain, &audit_row, &trace_row}) {
+    print_row(*row);
+  }
   if (flags.repeat > 1) {
     std::printf("medians of %" PRIu64 " runs (replay + audit: one run); every run:\n", flags.repeat);
     for (const Row* row : {&raw_append, &ledger_append, &raw_scan, &ledger_read, &plain}) print_samples(*row);
@@ -728,9 +758,9 @@ int run(const Flags& flags) {
                 "audited replay\n",
                 audited.audit_records, audited.hash_seconds, 1e6 * audited.hash_seconds / audited.audit_records,
                 100 * audited.hash_seconds / audited.sample.seconds);
-    // SPEC §5.6 puts the state hash in every audit record and §7 makes it the
-    // SHA-256 of the whole canonical state: O(accounts) per liquidation. What
-    // the rest of the audited replay costs, for the bound in docs/PERFORMANCE.md:
+    // SPEC §5.6 puts the state hash in every audit record; §7.2 makes it a
+    // commitment that costs O(log n) node hashes per account touched since
+    // the last one. What the rest of the audited replay costs:
     const double rest_rate = audited.events / (audited.sample.seconds - audited.hash_seconds);
     std::printf("audit: without those hashes the audited replay runs at %.0f events/s, %.3f of the raw scan\n",
                 rest_rate, rest_rate / raw_scan.rate());
@@ -756,6 +786,15 @@ int run(const Flags& flags) {
     std::printf("recovery: %" PRIu64 " events or fewer, no snapshot to restore from\n", kDefaultSnapshotEvery);
   }
   auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
+  // Issue 8: the commitment's cost, against the plain replay of the same run.
+  const double audit_vs_plain = audit_row.rate() / plain.rate();
+  const double trace_vs_plain = trace_row.rate() / plain.rate();
+  const double commitment_per_account = double(traced.commitment_bytes) / std::max<uint64_t>(traced.accounts, 1);
+  std::printf("\ncommitment: replay + audit ÷ replay %.3f (≥ 0.5: %s); replay + trace ÷ replay %.3f (≥ 0.2: %s); "
+              "tree memory %.1f MB, %.1f bytes per account (≤ 64: %s)\n",
+              audit_vs_plain, verdict(!audited.partial && audit_vs_plain >= 0.5), trace_vs_plain,
+              verdict(trace_vs_plain >= 0.2), traced.commitment_bytes / 1e6, commitment_per_account,
+              verdict(commitment_per_account <= 64));
   std::printf("\ntargets: ledger append ÷ raw append %.3f (≥ 0.8: %s); replay + audit ÷ raw scan %.3f (≥ 0.5: %s); "
               "replay + audit %.0f events/s (≥ 1 M/s: %s); replay without audit ÷ raw scan %.3f (≥ 0.5: %s), "
               "%.0f events/s (≥ 1 M/s: %s)\n",

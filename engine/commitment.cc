@@ -83,7 +83,11 @@ TreeNode inner_node(const TreeNode& left, const TreeNode& right) {
 
 Hash globals_hash(const State& state) { return globals_from(state, asset_record_hash, market_record_hash); }
 
-Hash commitment_hash(uint64_t seq, uint64_t ts, const Hash& globals, uint64_t count, const TreeNode& root) {
+namespace {
+
+// state_hash with the root's sums already encoded (Sums(root), SPEC §7.1).
+Hash commitment_hash_of(uint64_t seq, uint64_t ts, const Hash& globals, uint64_t count, const Hash& root,
+                        std::string_view root_sums) {
   std::string bytes;
   ByteWriter w(bytes);
   w.bytes(kStateTag);
@@ -91,9 +95,17 @@ Hash commitment_hash(uint64_t seq, uint64_t ts, const Hash& globals, uint64_t co
   w.u64(ts);
   append_hash(bytes, globals);
   w.u64(count);
-  append_hash(bytes, root.hash);
-  encode_sums(root.sums, bytes);
+  append_hash(bytes, root);
+  w.bytes(root_sums);
   return hash_of(bytes);
+}
+
+}  // namespace
+
+Hash commitment_hash(uint64_t seq, uint64_t ts, const Hash& globals, uint64_t count, const TreeNode& root) {
+  std::string sums;
+  encode_sums(root.sums, sums);
+  return commitment_hash_of(seq, ts, globals, count, root.hash, sums);
 }
 
 namespace {
@@ -224,11 +236,21 @@ void Commitment::add_account(PackedSums& into, const Account& account) {
 }
 
 Commitment::Node Commitment::leaf(AccountId id, const Account& account) {
-  std::string bytes(1, '\0');
+  thread_local std::string bytes;
+  bytes.assign(1, '\0');
   encode_account_record(id, account, bytes);
   Node node{hash_of(bytes), {}};
   add_account(node.sums, account);
   return node;
+}
+
+void Commitment::append_sums(std::string& out, const PackedSums& sums) {
+  ByteWriter(out).u32(static_cast<uint32_t>(sums.size()));
+  for (const SumEntry& entry : sums) {
+    ByteWriter(out).u32(entry.asset);
+    append_be(out, entry.credit);
+    append_be(out, entry.debit);
+  }
 }
 
 Commitment::Node Commitment::inner(const Node& left, const Node& right) {
@@ -236,12 +258,7 @@ Commitment::Node Commitment::inner(const Node& left, const Node& right) {
   bytes.assign(1, '\1');
   for (const Node* child : {&left, &right}) {
     append_hash(bytes, child->hash);
-    ByteWriter(bytes).u32(static_cast<uint32_t>(child->sums.size()));
-    for (const SumEntry& entry : child->sums) {
-      ByteWriter(bytes).u32(entry.asset);
-      append_be(bytes, entry.credit);
-      append_be(bytes, entry.debit);
-    }
+    append_sums(bytes, child->sums);
   }
   Node node{hash_of(bytes), left.sums};
   add(node.sums, right.sums);
@@ -297,6 +314,7 @@ void Commitment::update(const State& state) {
   std::sort(leaves.begin(), leaves.end());
   leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
   for (uint64_t i = count_; i < n; ++i) leaves.push_back(i);
+  spine_stale_ = std::max(spine_stale_, leaves.back() + 1);
 
   // Level by level, the changed nodes with their hash and sums; a parent is
   // recomputed from its changed children and its other child as stored.
@@ -330,18 +348,48 @@ void Commitment::update(const State& state) {
   count_ = n;
 }
 
-const TreeNode& Commitment::root(const State& state) {
+// The root folds the complete subtrees of n's binary decomposition from the
+// right: R_i = node(C_i, R_{i+1}) (RFC 6962 splits exactly there). R_i covers
+// [begin_i, n) and is redone only when a leaf at or beyond begin_i changed;
+// most changes fall in C_1, the largest, so a root usually costs one node.
+void Commitment::refresh(const State& state) {
   update(state);
-  if (!root_valid_) {
-    root_ = count_ == 0 ? Node{} : range(state, 0, count_);
+  if (root_valid_) return;
+  if (spine_.empty() || spine_.back().begin + spine_.back().size != count_) {
+    spine_.clear();
+    for (uint64_t begin = 0; begin < count_;) {
+      const uint64_t size = std::bit_floor(count_ - begin);
+      spine_.push_back(SpineEntry{begin, size, {}});
+      begin += size;
+    }
+    spine_stale_ = count_;
+  }
+  for (size_t i = spine_.size(); i-- > 0;) {
+    SpineEntry& entry = spine_[i];
+    if (entry.begin >= spine_stale_) continue;
+    const unsigned level = static_cast<unsigned>(std::countr_zero(entry.size));
+    Node own = node(state, level, entry.begin >> level);
+    entry.fold = i + 1 == spine_.size() ? std::move(own) : inner(own, spine_[i + 1].fold);
+  }
+  spine_stale_ = 0;
+  root_ = spine_.empty() ? Node{} : spine_.front().fold;
+  root_sums_.clear();
+  append_sums(root_sums_, root_.sums);
+  root_valid_ = true;
+  root_unpacked_valid_ = false;
+}
+
+const TreeNode& Commitment::root(const State& state) {
+  refresh(state);
+  if (!root_unpacked_valid_) {
     root_unpacked_ = unpack(root_);
-    root_valid_ = true;
+    root_unpacked_valid_ = true;
   }
   return root_unpacked_;
 }
 
 Hash Commitment::hash(const State& state) {
-  const TreeNode& tree = root(state);
+  refresh(state);
   auto asset_hash = [&](AssetId id, const Asset& asset) {
     auto it = asset_hashes_.find(id);
     if (it == asset_hashes_.end() || !(it->second.asset == asset)) {
@@ -356,7 +404,8 @@ Hash Commitment::hash(const State& state) {
     }
     return it->second.hash;
   };
-  return commitment_hash(state.seq, state.ts, globals_from(state, asset_hash, market_hash), count_, tree);
+  return commitment_hash_of(state.seq, state.ts, globals_from(state, asset_hash, market_hash), count_, root_.hash,
+                            root_sums_);
 }
 
 void Commitment::path(const State& state, uint64_t index, uint64_t begin, uint64_t end,
@@ -385,7 +434,7 @@ std::optional<InclusionProof> Commitment::prove(const State& state, AccountId id
   proof.id = id;
   proof.account = *account;
   path(state, account->index, 0, count_, proof.path);
-  proof.totals = root_unpacked_.sums;
+  proof.totals = root(state).sums;
   return proof;
 }
 

@@ -90,6 +90,7 @@ class Commitment {
     std::deque<PackedSums> sums;  // only at h ≥ kSummedLevel
   };
   void update(const State& state);
+  void refresh(const State& state);  // update, then the root
   Node node(const State& state, unsigned level, uint64_t index) const;
   Node range(const State& state, uint64_t begin, uint64_t end) const;
   void path(const State& state, uint64_t index, uint64_t begin, uint64_t end, std::vector<TreeNode>& out) const;
@@ -98,13 +99,24 @@ class Commitment {
   static void add(PackedSums& into, const PackedSums& other);
   static void add_account(PackedSums& into, const Account& account);
   static TreeNode unpack(const Node& node);
+  static void append_sums(std::string& out, const PackedSums& sums);  // Sums(node) of SPEC §7.1
 
   std::vector<Level> levels_;  // levels_[h − 1] for h ≥ 1
   std::vector<AccountId> dirty_ids_;
   uint64_t count_ = 0;  // accounts the stored levels cover
+  // The root's right spine: the complete subtrees of n's binary decomposition,
+  // each with the fold of it and everything to its right.
+  struct SpineEntry {
+    uint64_t begin = 0, size = 0;
+    Node fold;
+  };
+  std::vector<SpineEntry> spine_;
+  uint64_t spine_stale_ = 0;  // folds that begin below this leaf are out of date
   Node root_;
-  TreeNode root_unpacked_;
+  std::string root_sums_;  // Sums(root), encoded
   bool root_valid_ = false;
+  TreeNode root_unpacked_;
+  bool root_unpacked_valid_ = false;
   // Globals: each record's hash, redone only when the record changed.
   struct CachedAsset {
     Asset asset;
