@@ -183,9 +183,12 @@ int run_verify(const std::string& db) {
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   VerifyReport report;
   if (Status s = verify(*ledger, &report, kProgressEvery); !s.is_ok()) return fail("verify failed: " + s.to_string());
-  std::printf("ok: %llu records, chain verified to head %s; %llu snapshots match; state_hash %s\n",
+  const std::string old = report.old_snapshots == 0
+                              ? ""
+                              : fmt::format(" ({} pre-v2 snapshots ignored)", report.old_snapshots);
+  std::printf("ok: %llu records, chain verified to head %s; %llu snapshots match%s; state_hash %s\n",
               static_cast<unsigned long long>(report.records), to_hex(report.head_chain).c_str(),
-              static_cast<unsigned long long>(report.snapshots), to_hex(report.state_hash).c_str());
+              static_cast<unsigned long long>(report.snapshots), old.c_str(), to_hex(report.state_hash).c_str());
   return 0;
 }
 

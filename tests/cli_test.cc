@@ -87,6 +87,71 @@ TEST_F(CliTest, ReplayJsonHasTheDocumentedFields) {
   EXPECT_EQ(out["events_applied"], 10);
   EXPECT_EQ(out["events_rejected"], 0);
   EXPECT_EQ(out["state_hash"].get<std::string>().size(), 64u);
+  // The root sums (SPEC §7.2). After the liquidation of SPEC §8 (4 ETH closed
+  // at 1800, penalty 72): account 7 settles 1000 − 8000 + 7200 − 72 = 128
+  // USDC; account 8 settles 100000 + (8000 − 7200) + 36 = 100836 USDC; no
+  // debts. 128 + 100836 = 100964 USDC, the other 36 are insurance (21.6) and
+  // treasury (14.4), which the accounts' sums do not hold.
+  EXPECT_EQ(out["totals"], nlohmann::json::parse(R"([{"asset":0,"credit":"100964000000","debit":"0"}])"));
+}
+
+TEST_F(CliTest, ProveAndVerifyProof) {
+  const std::string state_hash = nlohmann::json::parse(cli("replay " + db_ + " --json").out)["state_hash"];
+  const CliRun prove = cli("prove " + db_ + " 7");
+  ASSERT_EQ(prove.exit_code, 0);
+  const auto proof = nlohmann::json::parse(prove.out);
+  EXPECT_EQ(proof["format"], "liqledger-proof-2");
+  EXPECT_EQ(proof["seq"], 10);
+  EXPECT_EQ(proof["state_hash"], state_hash);
+  EXPECT_EQ(proof["account_count"], 2);
+  EXPECT_EQ(proof["index"], 0);  // account 7 was created first
+  EXPECT_EQ(proof["account"], nlohmann::json::parse(R"({"id":7,"balances":[{"asset":0,"amount":"128000000"}],"positions":[]})"));
+  // Two leaves: the path is the other one, account 8 with its 100836 USDC.
+  ASSERT_EQ(proof["path"].size(), 1u);
+  EXPECT_EQ(proof["path"][0]["sums"], nlohmann::json::parse(R"([{"asset":0,"credit":"100836000000","debit":"0"}])"));
+  EXPECT_EQ(proof["totals"], nlohmann::json::parse(R"([{"asset":0,"credit":"100964000000","debit":"0"}])"));
+
+  const std::string file = dir_.path("proof.json");
+  std::ofstream(file) << prove.out;
+  const std::string ok = "ok: account 7 in state " + state_hash + " at seq 10; totals asset 0 credit 100964000000 debit 0\n";
+  EXPECT_EQ(cli("verify-proof " + file).out, ok);
+  EXPECT_EQ(cli("verify-proof - < " + file).out, ok);
+  EXPECT_EQ(cli("verify-proof " + file + " --state-hash " + state_hash).exit_code, 0);
+  const std::string other_hash(64, 'a');
+  EXPECT_EQ(cli("verify-proof " + file + " --state-hash " + other_hash).exit_code, 1);
+
+  auto verdict = [&](nlohmann::json changed) {
+    std::ofstream(file) << changed.dump();
+    const std::string err = dir_.path("err.txt");
+    const CliRun run = cli("verify-proof " + file, err);
+    return std::to_string(run.exit_code) + " " + slurp(err);
+  };
+  nlohmann::json changed = proof;
+  changed["account"]["balances"][0]["amount"] = "129000000";
+  EXPECT_EQ(verdict(changed), "1 liqledger: proof does not hold: totals differ from the sums the path folds to\n");
+  changed = proof;
+  changed["totals"][0]["credit"] = "100965000000";
+  EXPECT_EQ(verdict(changed), "1 liqledger: proof does not hold: totals differ from the sums the path folds to\n");
+  changed = proof;
+  changed["path"][0]["hash"] = other_hash;
+  EXPECT_EQ(verdict(changed), "1 liqledger: proof does not hold: state_hash differs from the hash the proof folds to\n");
+  changed = proof;
+  changed["index"] = 1;
+  EXPECT_EQ(verdict(changed), "1 liqledger: proof does not hold: state_hash differs from the hash the proof folds to\n");
+  changed = proof;
+  changed["account_count"] = 3;
+  EXPECT_EQ(verdict(changed), "1 liqledger: proof does not hold: path is shorter than a tree of account_count leaves needs\n");
+  changed = proof;
+  changed["path"][0].erase("sums");
+  EXPECT_EQ(verdict(changed), "2 liqledger: " + file + ": proof: path[0].sums: missing\n");
+
+  EXPECT_NE(cli("prove " + db_ + " 99").exit_code, 0);  // no such account
+  // --at: the state after seq 6, when account 7 alone existed.
+  const auto early = nlohmann::json::parse(cli("prove " + db_ + " 7 --at 6").out);
+  EXPECT_EQ(early["seq"], 6);
+  EXPECT_EQ(early["account_count"], 1);
+  EXPECT_TRUE(early["path"].empty());
+  EXPECT_EQ(early["state_hash"], nlohmann::json::parse(cli("replay " + db_ + " --to 6 --json").out)["state_hash"]);
 }
 
 TEST_F(CliTest, TraceHasOneLinePerEventAndEndsOnTheReplayHash) {

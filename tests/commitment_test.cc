@@ -105,6 +105,17 @@ TEST(CommitmentVectors, MatchTheIndependentReference) {
   }
 }
 
+// docs/STATE_ENCODING.md prints the same vectors: it must not drift from them.
+TEST(CommitmentVectors, TheDocumentShowsThem) {
+  std::ifstream in(std::string(LIQL_SOURCE_DIR) + "/docs/STATE_ENCODING.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  for (const auto& vector : vectors()["vectors"]) {
+    EXPECT_NE(doc.str().find(vector["state_hash"].get<std::string>()), std::string::npos)
+        << "seq " << vector["seq"];
+  }
+}
+
 TEST(CommitmentVectors, ProofsMatchTheReferenceAndHold) {
   const nlohmann::json data = vectors();
   MemoryRun run;

@@ -169,6 +169,29 @@ TEST_F(SnapshotTest, TamperedSnapshotIsReportedAndNeverUsed) {
 // the machine cannot be in is refused when it is decoded, naming its seq: the
 // one below (a balance of an asset nobody listed) used to reach the engine and
 // terminate the replay (std::out_of_range; found with fuzz/snapshot_fuzz).
+// A snapshot written before SPEC v2 (the LIQL-STATE-1 encoding, its hash a
+// SHA-256 of those bytes) is derived data v2 cannot use: replay goes on
+// without it, from genesis, and verify counts it apart; never corruption.
+TEST_F(SnapshotTest, PreV2SnapshotIsIgnoredAndReplayStartsFromGenesis) {
+  open();
+  append(longer_log(), 0);
+  std::string payload(16, '\0');
+  payload[7] = 10;  // 10 applied, 0 rejected
+  payload += "LIQL-STATE-1";
+  payload += std::string(100, '\1');
+  ASSERT_TRUE(ledger_->put_snapshot(10, payload, sha256(payload.substr(16))).is_ok());
+  const std::vector<Hash> expected = genesis_hashes();
+  Machine machine;
+  ReplayCounts counts;
+  ASSERT_TRUE(load_state(*ledger_, 12, &machine, &counts).is_ok());
+  EXPECT_EQ(state_hash(machine.state()), expected[12]);
+  EXPECT_EQ(counts.applied + counts.rejected, 12u);
+  VerifyReport report;
+  ASSERT_TRUE(verify(*ledger_, &report).is_ok());
+  EXPECT_EQ(report.snapshots, 0u);
+  EXPECT_EQ(report.old_snapshots, 1u);
+}
+
 TEST_F(SnapshotTest, ForgedUnreachableStateIsCorruptionNeverACrash) {
   open();
   append(longer_log(), 0);
