@@ -110,7 +110,8 @@ TEST(CommitmentVectors, TheDocumentShowsThem) {
   std::ifstream in(std::string(LIQL_SOURCE_DIR) + "/docs/STATE_ENCODING.md");
   std::stringstream doc;
   doc << in.rdbuf();
-  for (const auto& vector : vectors()["vectors"]) {
+  const nlohmann::json data = vectors();
+  for (const auto& vector : data["vectors"]) {
     EXPECT_NE(doc.str().find(vector["state_hash"].get<std::string>()), std::string::npos)
         << "seq " << vector["seq"];
   }

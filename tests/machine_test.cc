@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "event_lines.h"
 #include "scenario_util.h"
 
 namespace liql {
@@ -21,6 +22,7 @@ namespace {
 using scenario::I;
 using scenario::Scenario;
 using scenario::units;
+using namespace lines;
 
 // ---- lines -----------------------------------------------------------------------
 
@@ -29,66 +31,6 @@ const std::string kGenesisPartial =
 const std::string kCloseFactor =
     R"({"type":"set_protocol","ts":0,"policy":"close_factor","close_factor":"0.5","full_liquidation_hf":"0.95","liquidator_share":"0.5","insurance_share":"0.3"})";
 const std::string kFull = R"({"type":"set_protocol","ts":0,"policy":"full"})";
-const std::string kListEth =
-    R"({"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"})";
-const std::string kListPerp =
-    R"({"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"})";
-
-// DAI: 6 decimals, weights for balances 0.9/0.95/1, for debts 1.1/1.05/1.02, no bonus.
-std::string dai_spec(const char* type, bool borrowable, uint64_t ts = 0, uint32_t id = 2) {
-  return std::string(R"({"type":")") + type + R"(","ts":)" + std::to_string(ts) + R"(,"asset":)" +
-         std::to_string(id) + R"(,"symbol":"DAI","decimals":6,"borrowable":)" + (borrowable ? "true" : "false") +
-         R"(,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.9","target":"0.95","maint":"1"},"liab_weight":{"init":"1.1","target":"1.05","maint":"1.02"},"liquidation_bonus":"0"})";
-}
-
-std::string q(const std::string& text) { return "\"" + text + "\""; }
-std::string head(const char* type, uint64_t ts) {
-  return std::string(R"({"type":")") + type + R"(","ts":)" + std::to_string(ts);
-}
-
-std::string price_market(uint64_t ts, uint32_t market, const std::string& price) {
-  return head("price", ts) + R"(,"market":)" + std::to_string(market) + R"(,"price":)" + q(price) + "}";
-}
-std::string price_market_at(uint64_t ts, uint32_t market, const std::string& price, uint64_t publish_ts) {
-  return head("price", ts) + R"(,"market":)" + std::to_string(market) + R"(,"price":)" + q(price) +
-         R"(,"publish_ts":)" + std::to_string(publish_ts) + "}";
-}
-std::string price_asset(uint64_t ts, uint32_t asset, const std::string& price) {
-  return head("price", ts) + R"(,"asset":)" + std::to_string(asset) + R"(,"price":)" + q(price) + "}";
-}
-std::string price_asset_at(uint64_t ts, uint32_t asset, const std::string& price, uint64_t publish_ts) {
-  return head("price", ts) + R"(,"asset":)" + std::to_string(asset) + R"(,"price":)" + q(price) +
-         R"(,"publish_ts":)" + std::to_string(publish_ts) + "}";
-}
-std::string transfer(const char* type, uint64_t ts, uint64_t account, uint32_t asset, const std::string& amount) {
-  return head(type, ts) + R"(,"account":)" + std::to_string(account) + R"(,"asset":)" + std::to_string(asset) +
-         R"(,"amount":)" + q(amount) + "}";
-}
-std::string deposit(uint64_t ts, uint64_t account, uint32_t asset, const std::string& amount) {
-  return transfer("deposit", ts, account, asset, amount);
-}
-std::string withdraw(uint64_t ts, uint64_t account, uint32_t asset, const std::string& amount) {
-  return transfer("withdraw", ts, account, asset, amount);
-}
-std::string insurance_deposit(uint64_t ts, uint32_t asset, const std::string& amount) {
-  return head("insurance_deposit", ts) + R"(,"asset":)" + std::to_string(asset) + R"(,"amount":)" + q(amount) + "}";
-}
-std::string trade(uint64_t ts, uint32_t market, uint64_t taker, uint64_t maker, const std::string& base,
-                  const std::string& price) {
-  return head("trade", ts) + R"(,"market":)" + std::to_string(market) + R"(,"taker":)" + std::to_string(taker) +
-         R"(,"maker":)" + std::to_string(maker) + R"(,"base":)" + q(base) + R"(,"price":)" + q(price) + "}";
-}
-std::string liquidate_perp(uint64_t ts, uint64_t liquidator, uint64_t account, uint32_t market,
-                           const std::string& extra = "") {
-  return head("liquidate_perp", ts) + R"(,"liquidator":)" + std::to_string(liquidator) + R"(,"account":)" +
-         std::to_string(account) + R"(,"market":)" + std::to_string(market) + extra + "}";
-}
-std::string liquidate_token(uint64_t ts, uint64_t liquidator, uint64_t account, uint32_t liability,
-                            uint32_t collateral, const std::string& extra = "") {
-  return head("liquidate_token", ts) + R"(,"liquidator":)" + std::to_string(liquidator) + R"(,"account":)" +
-         std::to_string(account) + R"(,"liability_asset":)" + std::to_string(liability) + R"(,"collateral_asset":)" +
-         std::to_string(collateral) + extra + "}";
-}
 
 // SPEC §8's example, verbatim.
 const std::string kSpec8Example = R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}

@@ -17,6 +17,7 @@
 
 #include <string>
 
+#include "event_lines.h"
 #include "scenario_util.h"
 
 namespace liql {
@@ -24,6 +25,7 @@ namespace {
 
 using scenario::I;
 using scenario::Scenario;
+using namespace lines;
 
 // ---- lines -----------------------------------------------------------------------
 
@@ -34,51 +36,7 @@ std::string genesis(const char* mode, const std::string& extra = "") {
 }
 const std::string kGenesisObserve = genesis("observe");
 const std::string kGenesisEnforce = genesis("enforce");
-const std::string kListEth =
-    R"({"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"})";
-const std::string kListPerp =
-    R"({"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"})";
 
-// DAI: 6 decimals, weights for balances 0.9/0.95/1, for debts 1.1/1.05/1.02, no bonus.
-std::string dai_spec(const char* type, bool borrowable, uint64_t ts = 0, uint32_t id = 2) {
-  return std::string(R"({"type":")") + type + R"(","ts":)" + std::to_string(ts) + R"(,"asset":)" +
-         std::to_string(id) + R"(,"symbol":"DAI","decimals":6,"borrowable":)" + (borrowable ? "true" : "false") +
-         R"(,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.9","target":"0.95","maint":"1"},"liab_weight":{"init":"1.1","target":"1.05","maint":"1.02"},"liquidation_bonus":"0"})";
-}
-
-std::string q(const std::string& text) { return "\"" + text + "\""; }
-std::string head(const char* type, uint64_t ts) {
-  return std::string(R"({"type":")") + type + R"(","ts":)" + std::to_string(ts);
-}
-std::string price_market(uint64_t ts, uint32_t market, const std::string& price) {
-  return head("price", ts) + R"(,"market":)" + std::to_string(market) + R"(,"price":)" + q(price) + "}";
-}
-std::string price_asset(uint64_t ts, uint32_t asset, const std::string& price) {
-  return head("price", ts) + R"(,"asset":)" + std::to_string(asset) + R"(,"price":)" + q(price) + "}";
-}
-std::string transfer(const char* type, uint64_t ts, uint64_t account, uint32_t asset, const std::string& amount) {
-  return head(type, ts) + R"(,"account":)" + std::to_string(account) + R"(,"asset":)" + std::to_string(asset) +
-         R"(,"amount":)" + q(amount) + "}";
-}
-std::string deposit(uint64_t ts, uint64_t account, uint32_t asset, const std::string& amount) {
-  return transfer("deposit", ts, account, asset, amount);
-}
-std::string withdraw(uint64_t ts, uint64_t account, uint32_t asset, const std::string& amount) {
-  return transfer("withdraw", ts, account, asset, amount);
-}
-std::string insurance_deposit(uint64_t ts, uint32_t asset, const std::string& amount) {
-  return head("insurance_deposit", ts) + R"(,"asset":)" + std::to_string(asset) + R"(,"amount":)" + q(amount) + "}";
-}
-std::string trade(uint64_t ts, uint32_t market, uint64_t taker, uint64_t maker, const std::string& base,
-                  const std::string& price) {
-  return head("trade", ts) + R"(,"market":)" + std::to_string(market) + R"(,"taker":)" + std::to_string(taker) +
-         R"(,"maker":)" + std::to_string(maker) + R"(,"base":)" + q(base) + R"(,"price":)" + q(price) + "}";
-}
-std::string liquidate_perp(uint64_t ts, uint64_t liquidator, uint64_t account, uint32_t market,
-                           const std::string& extra = "") {
-  return head("liquidate_perp", ts) + R"(,"liquidator":)" + std::to_string(liquidator) + R"(,"account":)" +
-         std::to_string(account) + R"(,"market":)" + std::to_string(market) + extra + "}";
-}
 // Observe mode: the recorded executed_base (and penalty, when given).
 std::string recorded_perp(uint64_t ts, uint64_t liquidator, uint64_t account, uint32_t market,
                           const std::string& executed_base, const std::string& penalty = "") {
@@ -86,29 +44,11 @@ std::string recorded_perp(uint64_t ts, uint64_t liquidator, uint64_t account, ui
   if (!penalty.empty()) extra += R"(,"penalty":)" + q(penalty);
   return liquidate_perp(ts, liquidator, account, market, extra);
 }
-std::string liquidate_token(uint64_t ts, uint64_t liquidator, uint64_t account, uint32_t liability,
-                            uint32_t collateral, const std::string& extra = "") {
-  return head("liquidate_token", ts) + R"(,"liquidator":)" + std::to_string(liquidator) + R"(,"account":)" +
-         std::to_string(account) + R"(,"liability_asset":)" + std::to_string(liability) + R"(,"collateral_asset":)" +
-         std::to_string(collateral) + extra + "}";
-}
 // Observe mode: the recorded repaid (liability units) and seized (collateral units).
 std::string recorded_token(uint64_t ts, uint64_t liquidator, uint64_t account, uint32_t liability,
                            uint32_t collateral, const std::string& repaid, const std::string& seized) {
   return liquidate_token(ts, liquidator, account, liability, collateral,
                          R"(,"repaid":)" + q(repaid) + R"(,"seized":)" + q(seized));
-}
-std::string sync_balance(uint64_t ts, uint64_t account, uint32_t asset, const std::string& amount) {
-  return head("sync_balance", ts) + R"(,"account":)" + std::to_string(account) + R"(,"asset":)" +
-         std::to_string(asset) + R"(,"amount":)" + q(amount) + "}";
-}
-std::string sync_position(uint64_t ts, uint64_t account, uint32_t market, const std::string& base,
-                          const std::string& quote) {
-  return head("sync_position", ts) + R"(,"account":)" + std::to_string(account) + R"(,"market":)" +
-         std::to_string(market) + R"(,"base":)" + q(base) + R"(,"quote":)" + q(quote) + "}";
-}
-std::string absorb(uint64_t ts, uint64_t account) {
-  return head("absorb", ts) + R"(,"account":)" + std::to_string(account) + "}";
 }
 
 // ---- fixtures ----------------------------------------------------------------------
