@@ -32,9 +32,10 @@ void ByteWriter::levels(const Levels& value) {
 }
 
 void ByteWriter::oracle(const Oracle& value) {
-  u8(value.present ? 1 : 0);
-  integer(value.price);
-  u64(value.publish_ts);
+  const Oracle& written = value.present ? value : Oracle{};  // all zero when absent (SPEC §7.1)
+  u8(written.present ? 1 : 0);
+  integer(written.price);
+  u64(written.publish_ts);
 }
 
 void ByteReader::need(size_t count, const char* what) {
@@ -94,6 +95,8 @@ Oracle ByteReader::oracle(const char* what) {
   value.present = flag(what);
   value.price = integer(what);
   value.publish_ts = u64(what);
+  // An absent oracle is written as zeros: other bytes would be a second encoding.
+  if (!value.present && !(value == Oracle{})) throw std::runtime_error(std::string("absent oracle not zero in ") + what);
   return value;
 }
 
@@ -110,7 +113,7 @@ void encode_asset_record(AssetId id, const Asset& asset, std::string& out) {
   w.levels(p.asset_weight);
   w.levels(p.liab_weight);
   w.integer(p.liquidation_bonus);
-  w.oracle(id == kQuoteAsset ? Oracle{} : asset.oracle);
+  w.oracle(asset.oracle);  // the quote asset never has one (price events for it are INVALID_FEED)
 }
 
 void encode_market_record(MarketId id, const Market& market, std::string& out) {

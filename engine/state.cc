@@ -129,6 +129,7 @@ void check_reachable(const State& state) {
       refuse("invalid parameters of the quote asset");
     }
     if (asset.oracle.present && asset.oracle.price.sign() <= 0) refuse("price of asset " + std::to_string(id));
+    if (id == kQuoteAsset && asset.oracle.present) refuse("an oracle for the quote asset");
   }
   for (const auto& [id, market] : state.markets) {
     if (!valid_market_params(market.params)) refuse("invalid parameters of market " + std::to_string(id));

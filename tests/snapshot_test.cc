@@ -247,6 +247,22 @@ TEST(StateDecoding, RefusesStatesNoEventCouldReach) {
   state.seq = 3;
   create_account(state, 1);
   refused(state, "without genesis");
+  state = good;
+  state.assets.at(kQuoteAsset).oracle = Oracle{wad(), 0, true};
+  refused(state, "an oracle for the quote asset");
+
+  // An absent oracle is 41 zero bytes (SPEC §7.1); a price behind a 0
+  // "present" byte would be a second encoding of the same state (found with
+  // fuzz/snapshot_fuzz). The quote asset's oracle ends its AssetRecord, the
+  // first after the 31-byte header and the u32 asset count: USDC's record is
+  // u32 id, text "USDC" (8), u32 decimals, u8, u64, 6 Ints, the bonus, then
+  // the oracle: its price's last byte at 35 + 4 + 8 + 4 + 1 + 8 + 192 + 32 + 1 + 31.
+  std::string absent = encode_state(good);
+  const size_t price_last_byte = 35 + 4 + 8 + 4 + 1 + 8 + 192 + 32 + 1 + 31;
+  ASSERT_EQ(absent.substr(35 + 4 + 4, 4), "USDC");
+  ASSERT_EQ(absent[price_last_byte], 0);
+  absent[price_last_byte] = 1;
+  refused_bytes(absent, "absent oracle not zero");
 
   // All-zero funds entries are omitted (docs/STATE_ENCODING.md): bytes that
   // hold one would decode to a state whose encoding is other bytes (found with
