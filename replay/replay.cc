@@ -42,6 +42,12 @@ std::string trace_line(const EventView& view) {
   line["type"] = std::string(event_type_name(view.record.event->body_type()));
   line["result"] = view.outcome.applied() ? "applied" : "rejected";
   line["reason"] = std::string(reason_name(view.outcome.reason));
+  // SPEC §5.5: an observe-mode event applied in spite of a rule carries its flags.
+  if (view.outcome.flags != 0) {
+    nlohmann::ordered_json flags = nlohmann::ordered_json::array();
+    for (std::string_view name : flag_names(view.outcome.flags)) flags.push_back(std::string(name));
+    line["flags"] = std::move(flags);
+  }
   line["state_hash"] = to_hex(view.hash());
   return line.dump();
 }

@@ -73,7 +73,9 @@ struct VerifyReport {
 Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress = 0);
 
 // The JSON line `replay --trace` prints for one event:
-// {"seq","type","result":"applied"|"rejected","reason","state_hash"}.
+// {"seq","type","result":"applied"|"rejected","reason",["flags",]"state_hash"};
+// "flags" (SPEC §5.5) only on an event with findings, e.g. an observe-mode
+// withdrawal applied in spite of INSUFFICIENT_HEALTH, or a liquidation's flags.
 std::string trace_line(const EventView& view);
 // The object `replay --json` prints:
 // {"seq","ts","state_hash","accounts","events_applied","events_rejected",

@@ -95,6 +95,28 @@ TEST_F(CliTest, ReplayJsonHasTheDocumentedFields) {
   EXPECT_EQ(out["totals"], nlohmann::json::parse(R"([{"asset":0,"credit":"100964000000","debit":"0"}])"));
 }
 
+// SPEC §5.5: in observe mode a withdrawal that breaks the rules is applied and
+// its trace line carries the flags. 100 USDC deposited, 150 withdrawn: the
+// balance goes to −50 on a non-borrowable asset (NOT_BORROWABLE) and
+// H_init = −50 USDC < 0 (INSUFFICIENT_HEALTH); flags print in bit order.
+TEST(CliObserve, TraceLinesCarryTheFlags) {
+  testing::ScratchDir dir;
+  std::ofstream(dir.path("observe.jsonl"))
+      << R"({"type":"genesis","ts":0,"mode":"observe","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"deposit","ts":1,"account":7,"asset":0,"amount":"100"}
+{"type":"withdraw","ts":2,"account":7,"asset":0,"amount":"150"}
+)";
+  ASSERT_EQ(cli("append " + dir.path("db") + " " + dir.path("observe.jsonl")).exit_code, 0);
+  const auto lines = lines_of(cli("replay " + dir.path("db") + " --trace").out);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_FALSE(nlohmann::json::parse(lines[1]).contains("flags"));
+  const auto withdrawal = nlohmann::json::parse(lines[2]);
+  EXPECT_EQ(withdrawal["result"], "applied");
+  EXPECT_EQ(withdrawal["flags"], nlohmann::json::parse(R"(["INSUFFICIENT_HEALTH","NOT_BORROWABLE"])"));
+  const auto summary = nlohmann::json::parse(cli("replay " + dir.path("db") + " --json").out);
+  EXPECT_EQ(summary["totals"], nlohmann::json::parse(R"([{"asset":0,"credit":"0","debit":"50000000"}])"));
+}
+
 TEST_F(CliTest, ProveAndVerifyProof) {
   const std::string state_hash = nlohmann::json::parse(cli("replay " + db_ + " --json").out)["state_hash"];
   const CliRun prove = cli("prove " + db_ + " 7");
