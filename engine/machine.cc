@@ -1,5 +1,7 @@
 #include "engine/machine.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <functional>
 #include <stdexcept>
@@ -107,16 +109,41 @@ class Journal {
     return ids;
   }
 
-  // State::totals once this event's account changes are counted in; throws
-  // std::overflow_error when a total no longer fits (SPEC §7.1).
-  Sums totals_after() const {
-    Sums totals = state_.totals;
-    for (const auto& [id, before] : saved_accounts_) {
-      subtract_sums(totals, account_sums(before));
-      add_sums(totals, account_sums(state_.accounts.at(id)));
+  // Counts this event's balance changes into State::totals; throws
+  // std::overflow_error, changing nothing, when a total would no longer fit
+  // (SPEC §7.1). Only the balances that changed are looked at.
+  void update_totals() {
+    boost::container::small_vector<std::pair<AssetId, SumPair>, 4> deltas;
+    auto change = [&](AssetId asset, const Int& before, const Int& after) {
+      if (before == after) return;
+      auto it = std::find_if(deltas.begin(), deltas.end(), [&](const auto& d) { return d.first == asset; });
+      if (it == deltas.end()) it = deltas.insert(deltas.end(), {asset, SumPair{}});
+      const Int zero = 0;
+      it->second.credit += std::max(after, zero) - std::max(before, zero);
+      it->second.debit += std::max(-after, zero) - std::max(-before, zero);
+    };
+    auto compare = [&](const Account* before, const Account& after) {
+      for (const auto& [asset, balance] : after.balances) change(asset, before ? before->balance(asset) : Int(0), balance);
+      if (before == nullptr) return;
+      for (const auto& [asset, balance] : before->balances) {
+        if (after.balances.count(asset) == 0) change(asset, balance, Int(0));
+      }
+    };
+    for (const auto& [id, before] : saved_accounts_) compare(&before, state_.accounts.at(id));
+    for (AccountId id : created_) compare(nullptr, state_.accounts.at(id));
+    std::vector<std::pair<AssetId, SumPair>> next;
+    next.reserve(deltas.size());
+    for (const auto& [asset, delta] : deltas) {
+      const SumPair& current = state_.totals.count(asset) ? state_.totals.at(asset) : SumPair{};
+      next.emplace_back(asset, SumPair{stored(current.credit + delta.credit), stored(current.debit + delta.debit)});
     }
-    for (AccountId id : created_) add_sums(totals, account_sums(state_.accounts.at(id)));
-    return totals;
+    for (auto& [asset, pair] : next) {
+      if (pair.credit.is_zero() && pair.debit.is_zero()) {
+        state_.totals.erase(asset);
+      } else {
+        state_.totals[asset] = std::move(pair);
+      }
+    }
   }
 
   void rollback() {
@@ -187,7 +214,7 @@ class Step {
   Step(State& state, uint64_t ts, Outcome& outcome) : state_(state), ts_(ts), outcome_(outcome), journal_(state) {}
 
   Reason run(const fb::Event& event);
-  Sums totals_after() const { return journal_.totals_after(); }
+  void update_totals() { journal_.update_totals(); }
   void rollback() { journal_.rollback(); }
   std::vector<AccountId> touched() const { return journal_.touched(); }
 
@@ -831,7 +858,7 @@ Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
   Step step(state_, event.ts(), outcome);
   try {
     outcome.reason = step.run(event);
-    if (outcome.applied()) state_.totals = step.totals_after();
+    if (outcome.applied()) step.update_totals();
   } catch (const std::overflow_error&) {
     outcome.reason = Reason::ArithmeticOverflow;
   } catch (const std::range_error&) {
