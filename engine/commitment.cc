@@ -176,10 +176,10 @@ bool verify_inclusion(const InclusionProof& proof, std::string* why) {
 
 namespace {
 
-// magnitude += other; std::overflow_error when the sum reaches 2^255 (it
-// would not fit the 32-byte two's complement of SPEC §7.1).
 __extension__ typedef unsigned __int128 U128;
 
+// magnitude += other; std::overflow_error when the sum reaches 2^255 (it
+// would not fit the 32-byte two's complement of SPEC §7.1).
 void add_limbs(uint64_t (&into)[4], const uint64_t (&other)[4]) {
   U128 carry = 0;
   for (int i = 0; i < 4; ++i) {
@@ -281,7 +281,9 @@ Commitment::Node Commitment::inner(const Node& left, const Node& right) {
 
 TreeNode Commitment::unpack(const Node& node) {
   TreeNode out{node.hash, {}};
-  for (const SumEntry& entry : node.sums) out.sums.emplace(entry.asset, SumPair{from_limbs(entry.credit), from_limbs(entry.debit)});
+  for (const SumEntry& entry : node.sums) {
+    out.sums.emplace(entry.asset, SumPair{from_limbs(entry.credit), from_limbs(entry.debit)});
+  }
   return out;
 }
 

@@ -96,7 +96,9 @@ Oracle ByteReader::oracle(const char* what) {
   value.price = integer(what);
   value.publish_ts = u64(what);
   // An absent oracle is written as zeros: other bytes would be a second encoding.
-  if (!value.present && !(value == Oracle{})) throw std::runtime_error(std::string("absent oracle not zero in ") + what);
+  if (!value.present && !(value == Oracle{})) {
+    throw std::runtime_error(std::string("absent oracle not zero in ") + what);
+  }
   return value;
 }
 

@@ -123,7 +123,9 @@ class Journal {
       it->second.debit += std::max(-after, zero) - std::max(-before, zero);
     };
     auto compare = [&](const Account* before, const Account& after) {
-      for (const auto& [asset, balance] : after.balances) change(asset, before ? before->balance(asset) : Int(0), balance);
+      for (const auto& [asset, balance] : after.balances) {
+        change(asset, before ? before->balance(asset) : Int(0), balance);
+      }
       if (before == nullptr) return;
       for (const auto& [asset, balance] : before->balances) {
         if (after.balances.count(asset) == 0) change(asset, balance, Int(0));
