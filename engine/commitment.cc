@@ -36,9 +36,9 @@ Hash funds_record_hash(AssetId asset, const Funds& funds) {
 
 void append_hash(std::string& out, const Hash& hash);
 
-// The globals hash from the records' hashes, however they were obtained.
-template <typename AssetHash, typename MarketHash>
-Hash globals_from(const State& state, AssetHash asset_hash, MarketHash market_hash) {
+// What the globals hash hashes, from the records' hashes however they were obtained.
+template <typename AssetHash, typename MarketHash, typename FundsHash>
+std::string globals_input(const State& state, AssetHash asset_hash, MarketHash market_hash, FundsHash funds_hash) {
   std::string bytes;
   bytes.reserve(64 + 32 * (state.assets.size() + state.markets.size() + state.funds.size()) + 200);
   ByteWriter w(bytes);
@@ -51,10 +51,10 @@ Hash globals_from(const State& state, AssetHash asset_hash, MarketHash market_ha
   for (const auto& entry : state.funds) funds_count += entry.second.is_zero() ? 0 : 1;
   w.u32(funds_count);
   for (const auto& entry : state.funds) {
-    if (!entry.second.is_zero()) append_hash(bytes, funds_record_hash(entry.first, entry.second));
+    if (!entry.second.is_zero()) append_hash(bytes, funds_hash(entry.first, entry.second));
   }
   encode_protocol_record(state.protocol, bytes);
-  return hash_of(bytes);
+  return bytes;
 }
 
 void append_hash(std::string& out, const Hash& hash) {
@@ -81,7 +81,9 @@ TreeNode inner_node(const TreeNode& left, const TreeNode& right) {
   return node;
 }
 
-Hash globals_hash(const State& state) { return globals_from(state, asset_record_hash, market_record_hash); }
+Hash globals_hash(const State& state) {
+  return hash_of(globals_input(state, asset_record_hash, market_record_hash, funds_record_hash));
+}
 
 namespace {
 
@@ -416,22 +418,15 @@ const TreeNode& Commitment::root(const State& state) {
 
 Hash Commitment::hash(const State& state) {
   refresh(state);
-  auto asset_hash = [&](AssetId id, const Asset& asset) {
-    auto it = asset_hashes_.find(id);
-    if (it == asset_hashes_.end() || !(it->second.asset == asset)) {
-      it = asset_hashes_.insert_or_assign(id, CachedAsset{asset, asset_record_hash(id, asset)}).first;
-    }
-    return it->second.hash;
-  };
-  auto market_hash = [&](MarketId id, const Market& market) {
-    auto it = market_hashes_.find(id);
-    if (it == market_hashes_.end() || !(it->second.market == market)) {
-      it = market_hashes_.insert_or_assign(id, CachedMarket{market, market_record_hash(id, market)}).first;
-    }
-    return it->second.hash;
-  };
-  return commitment_hash_of(state.seq, state.ts, globals_from(state, asset_hash, market_hash), count_, root_.hash,
-                            root_sums_);
+  const std::string input = globals_input(
+      state, [&](AssetId id, const Asset& asset) { return asset_hashes_.get(id, asset, asset_record_hash); },
+      [&](MarketId id, const Market& market) { return market_hashes_.get(id, market, market_record_hash); },
+      [&](AssetId id, const Funds& funds) { return funds_hashes_.get(id, funds, funds_record_hash); });
+  if (input != globals_input_) {  // a price, a fund or a parameter changed
+    globals_input_ = input;
+    globals_hash_ = hash_of(input);
+  }
+  return commitment_hash_of(state.seq, state.ts, globals_hash_, count_, root_.hash, root_sums_);
 }
 
 void Commitment::path(const State& state, uint64_t index, uint64_t begin, uint64_t end,

@@ -117,17 +117,28 @@ class Commitment {
   bool root_valid_ = false;
   TreeNode root_unpacked_;
   bool root_unpacked_valid_ = false;
-  // Globals: each record's hash, redone only when the record changed.
-  struct CachedAsset {
-    Asset asset;
-    Hash hash;
+  // Globals: each record's hash, redone only when the record changed, and the
+  // globals hash, redone only when one of them changed.
+  template <typename Value>
+  class RecordCache {
+   public:
+    template <typename Compute>
+    Hash get(uint32_t id, const Value& value, Compute compute) {
+      auto it = entries_.find(id);
+      if (it == entries_.end() || !(it->second.first == value)) {
+        it = entries_.insert_or_assign(id, std::pair<Value, Hash>{value, compute(id, value)}).first;
+      }
+      return it->second.second;
+    }
+
+   private:
+    FlatMap<uint32_t, std::pair<Value, Hash>> entries_;
   };
-  struct CachedMarket {
-    Market market;
-    Hash hash;
-  };
-  FlatMap<AssetId, CachedAsset> asset_hashes_;
-  FlatMap<MarketId, CachedMarket> market_hashes_;
+  RecordCache<Asset> asset_hashes_;
+  RecordCache<Market> market_hashes_;
+  RecordCache<Funds> funds_hashes_;
+  std::string globals_input_;
+  Hash globals_hash_{};
 };
 
 }  // namespace liql
