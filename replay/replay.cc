@@ -1,5 +1,6 @@
 #include "replay/replay.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -36,20 +37,25 @@ Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* c
   return Status::ok();
 }
 
+// Written by hand (one per event, a hash after each: the JSON library's tree
+// would cost as much as the rest of the line); every value is a number, a
+// lowercase hex digest or one of the engine's fixed names, none needs escaping.
 std::string trace_line(const EventView& view) {
-  nlohmann::ordered_json line;
-  line["seq"] = view.record.seq;
-  line["type"] = std::string(event_type_name(view.record.event->body_type()));
-  line["result"] = view.outcome.applied() ? "applied" : "rejected";
-  line["reason"] = std::string(reason_name(view.outcome.reason));
+  std::string line = fmt::format(R"({{"seq":{},"type":"{}","result":"{}","reason":"{}")", view.record.seq,
+                                 event_type_name(view.record.event->body_type()),
+                                 view.outcome.applied() ? "applied" : "rejected", reason_name(view.outcome.reason));
   // SPEC §5.5: an observe-mode event applied in spite of a rule carries its flags.
   if (view.outcome.flags != 0) {
-    nlohmann::ordered_json flags = nlohmann::ordered_json::array();
-    for (std::string_view name : flag_names(view.outcome.flags)) flags.push_back(std::string(name));
-    line["flags"] = std::move(flags);
+    line += R"(,"flags":[)";
+    const char* separator = "";
+    for (std::string_view name : flag_names(view.outcome.flags)) {
+      line += fmt::format(R"({}"{}")", separator, name);
+      separator = ",";
+    }
+    line += ']';
   }
-  line["state_hash"] = to_hex(view.hash());
-  return line.dump();
+  line += R"(,"state_hash":")" + to_hex(view.hash()) + "\"}";
+  return line;
 }
 
 std::string replay_summary_json(const State& state, const ReplayCounts& counts) {
