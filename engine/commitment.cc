@@ -47,9 +47,7 @@ std::string globals_input(const State& state, AssetHash asset_hash, MarketHash m
   for (const auto& entry : state.assets) append_hash(bytes, asset_hash(entry.first, entry.second));
   w.u32(static_cast<uint32_t>(state.markets.size()));
   for (const auto& entry : state.markets) append_hash(bytes, market_hash(entry.first, entry.second));
-  uint32_t funds_count = 0;
-  for (const auto& entry : state.funds) funds_count += entry.second.is_zero() ? 0 : 1;
-  w.u32(funds_count);
+  w.u32(funds_record_count(state));
   for (const auto& entry : state.funds) {
     if (!entry.second.is_zero()) append_hash(bytes, funds_hash(entry.first, entry.second));
   }
@@ -449,7 +447,7 @@ std::optional<InclusionProof> Commitment::prove(const State& state, AccountId id
   proof.state_hash = hash(state);
   proof.seq = state.seq;
   proof.ts = state.ts;
-  proof.globals_hash = globals_hash(state);
+  proof.globals_hash = globals_hash_;  // what hash() just used
   proof.account_count = count_;
   proof.index = account->index;
   proof.id = id;
@@ -466,7 +464,7 @@ size_t Commitment::memory_bytes() const {
   for (const Level& level : levels_) {
     bytes += level.hashes.size() * sizeof(Hash) + level.sums.size() * sizeof(PackedSums);
     for (const PackedSums& sums : level.sums) {
-      if (sums.capacity() > 3) bytes += sums.capacity() * sizeof(SumEntry);  // spilled out of line
+      if (sums.capacity() > kInlineAssets) bytes += sums.capacity() * sizeof(SumEntry);  // spilled out of line
     }
   }
   return bytes;

@@ -79,7 +79,8 @@ class Commitment {
     uint64_t credit[4], debit[4];
   };
   // Inline up to three assets: no allocation per node for most markets.
-  using PackedSums = boost::container::small_vector<SumEntry, 3>;
+  static constexpr size_t kInlineAssets = 3;
+  using PackedSums = boost::container::small_vector<SumEntry, kInlineAssets>;
   struct Node {
     Hash hash{};
     PackedSums sums;

@@ -1,5 +1,7 @@
 #include "engine/encoding.h"
 
+#include <algorithm>
+
 namespace liql {
 
 void ByteWriter::u32(uint32_t value) {
@@ -167,6 +169,11 @@ void encode_account_record(AccountId id, const Account& account, std::string& ou
     w.integer(position.base);
     w.integer(position.quote);
   }
+}
+
+uint32_t funds_record_count(const State& state) {
+  return static_cast<uint32_t>(
+      std::count_if(state.funds.begin(), state.funds.end(), [](const auto& entry) { return !entry.second.is_zero(); }));
 }
 
 void encode_sums(const Sums& sums, std::string& out) {

@@ -56,6 +56,8 @@ void encode_funds_record(AssetId asset, const Funds& funds, std::string& out);
 void encode_protocol_record(const Protocol& protocol, std::string& out);
 void encode_account_record(AccountId id, const Account& account, std::string& out);
 void encode_sums(const Sums& sums, std::string& out);
+// The number of FundsRecords: the assets with a non-zero fund.
+uint32_t funds_record_count(const State& state);
 
 // The inverses, for snapshots; each checks what the encoding itself
 // guarantees (ascending ids, no zero balance, no empty position, …).

@@ -133,13 +133,16 @@ class Journal {
     };
     for (const auto& [id, before] : saved_accounts_) compare(&before, state_.accounts.at(id));
     for (AccountId id : created_) compare(nullptr, state_.accounts.at(id));
-    std::vector<std::pair<AssetId, SumPair>> next;
-    next.reserve(deltas.size());
-    for (const auto& [asset, delta] : deltas) {
-      const SumPair& current = state_.totals.count(asset) ? state_.totals.at(asset) : SumPair{};
-      next.emplace_back(asset, SumPair{stored(current.credit + delta.credit), stored(current.debit + delta.debit)});
+    for (auto& [asset, delta] : deltas) {  // each delta becomes the new total: all checked before any is stored
+      const auto current = state_.totals.find(asset);
+      if (current != state_.totals.end()) {
+        delta.credit += current->second.credit;
+        delta.debit += current->second.debit;
+      }
+      stored(delta.credit);
+      stored(delta.debit);
     }
-    for (auto& [asset, pair] : next) {
+    for (auto& [asset, pair] : deltas) {
       if (pair.credit.is_zero() && pair.debit.is_zero()) {
         state_.totals.erase(asset);
       } else {

@@ -85,22 +85,13 @@ Sums account_sums(const Account& account) {
   return sums;
 }
 
-namespace {
-
-// into ±= other, dropping entries that become all zero.
-void combine_sums(Sums& into, const Sums& other, bool add) {
-  for (const auto& [asset, pair] : other) {
+void add_sums(Sums& into, const Sums& other) {
+  for (const auto& [asset, pair] : other) {  // no entry of `other` is all zero: neither becomes one
     SumPair& target = into[asset];
-    target.credit = stored(add ? target.credit + pair.credit : target.credit - pair.credit);
-    target.debit = stored(add ? target.debit + pair.debit : target.debit - pair.debit);
-    if (target.credit.is_zero() && target.debit.is_zero()) into.erase(asset);
+    target.credit = stored(target.credit + pair.credit);
+    target.debit = stored(target.debit + pair.debit);
   }
 }
-
-}  // namespace
-
-void add_sums(Sums& into, const Sums& other) { combine_sums(into, other, true); }
-void subtract_sums(Sums& into, const Sums& other) { combine_sums(into, other, false); }
 
 // ---------------------------------------------------------------------------
 // Snapshot encoding (docs/STATE_ENCODING.md): the tag, seq, ts, then the
@@ -166,9 +157,7 @@ std::string encode_state(const State& state) {
   for (const auto& [id, asset] : state.assets) encode_asset_record(id, asset, out);
   w.u32(static_cast<uint32_t>(state.markets.size()));
   for (const auto& [id, market] : state.markets) encode_market_record(id, market, out);
-  uint32_t funds_count = 0;
-  for (const auto& entry : state.funds) funds_count += entry.second.is_zero() ? 0 : 1;
-  w.u32(funds_count);
+  w.u32(funds_record_count(state));
   for (const auto& [asset, funds] : state.funds) {
     if (!funds.is_zero()) encode_funds_record(asset, funds, out);
   }
@@ -180,9 +169,9 @@ std::string encode_state(const State& state) {
 
 State decode_state(std::string_view bytes) {
   if (bytes.substr(0, kSnapshotTag.size()) != kSnapshotTag) {
-    if (bytes.substr(0, 11) == "LIQL-STATE-") {
-      throw std::runtime_error("state encoding: an older snapshot version (" +
-                               std::string(bytes.substr(0, 12)) + "), derived data to be rebuilt by replay");
+    if (bytes.substr(0, kPreV2SnapshotTag.size()) == kPreV2SnapshotTag) {
+      throw std::runtime_error("state encoding: a pre-v2 snapshot (" + std::string(kPreV2SnapshotTag) +
+                               "), derived data to be rebuilt by replay");
     }
     throw std::runtime_error("state encoding: bad version tag");
   }

@@ -154,15 +154,16 @@ struct State {
 Account& create_account(State& state, AccountId id);
 
 Sums account_sums(const Account& account);
-// into += other (credit and debit element-wise), and into −= other. The
-// results must fit 32-byte two's complement (std::overflow_error otherwise).
+// into += other (credit and debit element-wise); the results must fit
+// 32-byte two's complement (std::overflow_error otherwise).
 void add_sums(Sums& into, const Sums& other);
-void subtract_sums(Sums& into, const Sums& other);
 
 // Snapshots (SPEC §6.1): the whole state, accounts in creation order
 // (docs/STATE_ENCODING.md, "LIQL-SNAPSHOT-2"). The state hash is the
 // commitment of engine/commitment.h, not a hash of these bytes.
 inline constexpr std::string_view kSnapshotTag = "LIQL-SNAPSHOT-2";
+// What the snapshots of v1 started with: derived data v2 cannot use.
+inline constexpr std::string_view kPreV2SnapshotTag = "LIQL-STATE-1";
 std::string encode_state(const State& state);
 // Throws std::runtime_error naming what is wrong when `bytes` is not a valid
 // encoding (an older snapshot version is named as such).

@@ -85,7 +85,7 @@ uint64_t get_u64(std::string_view in) {
 // A snapshot written before SPEC v2 (LIQL-STATE-1 encoding and hash): derived
 // data that v2 cannot use, never corruption.
 bool old_snapshot(std::string_view payload) {
-  return payload.size() >= 16 && payload.substr(16, 12) == "LIQL-STATE-1";
+  return payload.size() >= 16 && payload.substr(16, kPreV2SnapshotTag.size()) == kPreV2SnapshotTag;
 }
 
 void warn_old_snapshot(uint64_t seq) {
