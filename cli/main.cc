@@ -208,7 +208,10 @@ int run_prove(const std::string& db, uint64_t id, uint64_t at) {
 // Needs no ledger: the proof alone, and optionally the state hash it must reach.
 int run_verify_proof(const std::string& file, const std::string& expected_hash) {
   std::string text;
-  if (!read_input(file, &text)) return fail("cannot read " + file);
+  if (!read_input(file, &text)) {  // bad input (2), not a proof that does not hold (1)
+    std::fprintf(stderr, "liqledger: cannot read %s\n", file.c_str());
+    return 2;
+  }
   InclusionProof proof;
   if (Status s = parse_proof(text, &proof); !s.is_ok()) {
     std::fprintf(stderr, "liqledger: %s: %s\n", file.c_str(), s.message().c_str());

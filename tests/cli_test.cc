@@ -195,6 +195,7 @@ TEST_F(CliTest, ProveAndVerifyProof) {
   EXPECT_EQ(verdict(changed), "2 liqledger: " + file + ": proof: path[0].sums: missing\n");
 
   EXPECT_NE(cli("prove " + db_ + " 99").exit_code, 0);  // no such account
+  EXPECT_EQ(cli("verify-proof " + dir_.path("no-such-proof.json")).exit_code, 2);  // bad input, not a failed proof
   // --at: the state after seq 6, when account 7 alone existed.
   const auto early = nlohmann::json::parse(cli("prove " + db_ + " 7 --at 6").out);
   EXPECT_EQ(early["seq"], 6);
