@@ -145,8 +145,9 @@ struct Candidate {
 // One what-if variant: its machine, keeper index, rule, impact and figures.
 class Variant {
  public:
-  Variant(std::unique_ptr<LiquidationRule> rule, const ImpactConfig& impact, bool series)
-      : rule_(std::move(rule)), impact_(impact), series_(series) {
+  using Observer = std::function<void(const fb::Event&, const Outcome&, const State&, bool keeper)>;
+  Variant(std::unique_ptr<LiquidationRule> rule, const ImpactConfig& impact, bool series, Observer observer)
+      : rule_(std::move(rule)), impact_(impact), series_(series), observer_(std::move(observer)) {
     machine_.pin_rule(rule_);
     result_.policy = rule_->name();
   }
@@ -182,6 +183,7 @@ class Variant {
     }
     const Outcome outcome = machine_.apply(*event, record.seq);
     index_.on_event(machine_.state(), *event, outcome);
+    if (observer_ && outcome.applied()) observer_(*event, outcome, machine_.state(), false);
     if (!outcome.applied()) {
       ++result_.exogenous_rejected;
       return true;
@@ -395,8 +397,7 @@ class Variant {
         case Action::Kind::Absorb: event = &builder_.absorb(ts, id); break;
         case Action::Kind::None: break;
       }
-      const Outcome outcome = machine_.apply_keeper(*event);
-      index_.on_event(machine_.state(), *event, outcome);
+      const Outcome outcome = keeper_apply(*event);
       if (!outcome.applied()) {
         ++result_.keeper_rejected;
         break;
@@ -460,18 +461,24 @@ class Variant {
       const Oracle& oracle = oracle_of(state, instrument);
       if (price == oracle.price) continue;
       const fb::Event& event = builder_.price(ts, instrument, price, oracle.publish_ts);
-      const Outcome outcome = machine_.apply_keeper(event);
-      index_.on_event(machine_.state(), event, outcome);
-      if (!outcome.applied()) continue;
+      if (!keeper_apply(event).applied()) continue;
       moved = true;
       note_price(instrument, false);
     }
     return moved;
   }
 
+  Outcome keeper_apply(const fb::Event& event) {
+    Outcome outcome = machine_.apply_keeper(event);
+    index_.on_event(machine_.state(), event, outcome);
+    if (observer_ && outcome.applied()) observer_(event, outcome, machine_.state(), true);
+    return outcome;
+  }
+
   std::shared_ptr<LiquidationRule> rule_;
   const ImpactConfig& impact_;
   const bool series_;
+  Observer observer_;
   Machine machine_;
   KeeperIndex index_;
   EventBuilder builder_;
@@ -569,7 +576,12 @@ Status run_whatif(Ledger& ledger, const WhatIfOptions& options, WhatIfResult* re
     std::string error;
     std::unique_ptr<LiquidationRule> rule = make_rule(spec, &error);
     if (!rule) return Status::invalid_argument("--policy " + spec + ": " + error);
-    variants.push_back(std::make_unique<Variant>(std::move(rule), options.impact, options.series));
+    Variant::Observer observer;
+    if (options.observer) {
+      observer = [&options, i = variants.size()](const fb::Event& event, const Outcome& outcome, const State& state,
+                                                 bool keeper) { options.observer(i, event, outcome, state, keeper); };
+    }
+    variants.push_back(std::make_unique<Variant>(std::move(rule), options.impact, options.series, std::move(observer)));
   }
   const uint64_t last = std::min(options.to_seq, ledger.head().seq);
   if (last == 0) return Status::invalid_argument("the ledger is empty");

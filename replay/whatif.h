@@ -6,6 +6,7 @@
 // exact integers, ordered containers, one fixed order of every action.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -115,6 +116,11 @@ struct WhatIfOptions {
   uint64_t to_seq = ~uint64_t{0};
   bool series = false;
   bool progress = false;  // a line on stderr every ~10 % of the log
+  // Called after every event a variant applied, the log's (keeper = false) and
+  // the keeper's own (keeper = true), with the variant's state after it: for
+  // tests that check invariants step by step.
+  std::function<void(size_t variant, const fb::Event& event, const Outcome& outcome, const State& state, bool keeper)>
+      observer;
 };
 
 // Runs every variant over one read of the log. InvalidArgument for an unknown
