@@ -681,9 +681,22 @@ struct Row {
   std::vector<std::string> cells;
 };
 
+// Base units shown in whole units with exactly `shown` fractional digits,
+// rounded toward zero (the table is for reading; the JSON keeps every digit).
+std::string fixed(const Int& units, unsigned decimals, unsigned shown) {
+  if (shown >= decimals) return format_units(units, decimals);
+  const Int& step = pow10(decimals - shown);
+  const Int truncated = (units.sign() < 0 ? -(abs(units) / step) : units / step);
+  std::string text = format_units(truncated, shown);
+  const size_t dot = text.find('.');
+  const size_t have = dot == std::string::npos ? 0 : text.size() - dot - 1;
+  if (shown > 0) text += std::string(dot == std::string::npos ? "." : "") + std::string(shown - have, '0');
+  return text;
+}
+
 std::vector<Row> table_rows(const WhatIfResult& result) {
   const unsigned qd = result.quote_decimals;
-  auto quote = [&](const Int& amount) { return format_units(amount, qd); };
+  auto quote = [&](const Int& amount) { return fixed(amount, qd, 2); };
   std::vector<Row> rows;
   auto add = [&](std::string label, auto cell) {
     Row row{std::move(label), {}};
@@ -702,21 +715,21 @@ std::vector<Row> table_rows(const WhatIfResult& result) {
   add("absorbed", [&](const VariantResult& v) { return count(v.absorbed); });
   for (const auto& [asset, symbol] : result.assets) {
     const unsigned d = result.decimals.at(asset);
-    add("bad debt " + symbol, [&](const VariantResult& v) { return format_units(v.bad_debt.at(asset), d); });
+    add("bad debt " + symbol, [&](const VariantResult& v) { return fixed(v.bad_debt.at(asset), d, 4); });
   }
   add("bad debt (value)", [&](const VariantResult& v) { return quote(v.bad_debt_value); });
   for (const auto& [asset, symbol] : result.assets) {
     const unsigned d = result.decimals.at(asset);
-    add("insurance " + symbol, [&](const VariantResult& v) { return format_units(v.insurance.at(asset), d); });
+    add("insurance " + symbol, [&](const VariantResult& v) { return fixed(v.insurance.at(asset), d, 4); });
   }
   if (!result.variants.empty()) {
     for (size_t i = 0; i < result.variants.front().instruments.size(); ++i) {
       const InstrumentStats& first = result.variants.front().instruments[i];
       add("largest impact % " + first.symbol, [&](const VariantResult& v) {
-        return i < v.instruments.size() ? format_units(v.instruments[i].max_impact * 100, 18) : std::string("-");
+        return i < v.instruments.size() ? fixed(v.instruments[i].max_impact * 100, 18, 2) : std::string("-");
       });
       add("lowest price " + first.symbol, [&](const VariantResult& v) {
-        return i < v.instruments.size() ? format_units(v.instruments[i].lowest_effective, 18) : std::string("-");
+        return i < v.instruments.size() ? fixed(v.instruments[i].lowest_effective, 18, 2) : std::string("-");
       });
     }
   }
@@ -738,8 +751,9 @@ std::string whatif_table(const WhatIfResult& result) {
   for (const Row& row : rows) {
     for (size_t i = 0; i < row.cells.size(); ++i) widths[i] = std::max(widths[i], row.cells[i].size());
   }
-  std::string out = fmt::format("what-if up to seq {}: {} variant(s), amounts in whole units\n", result.seq,
-                                result.variants.size());
+  std::string out = fmt::format(
+      "what-if up to seq {}: {} variant(s); amounts in whole units, rounded toward 0 (--format json: exact)\n",
+      result.seq, result.variants.size());
   out += fmt::format("{:<{}}", "", label_width);
   for (size_t i = 0; i < result.variants.size(); ++i) out += fmt::format("  {:>{}}", result.variants[i].policy, widths[i]);
   out += '\n';
