@@ -63,12 +63,16 @@ std::string genesis(const char* mode = "enforce") {
 const std::string kUsdcBorrowable =
     R"({"type":"set_asset","ts":0,"asset":0,"symbol":"USDC","decimals":6,"borrowable":true,"max_oracle_age_us":0,"asset_weight":{"init":"1","target":"1","maint":"1"},"liab_weight":{"init":"1","target":"1","maint":"1"},"liquidation_bonus":"0"})";
 
-// The hand markets' perp, market 1: base_decimals 3, margins 0.2 / 0.15 / 0.1,
-// liquidation_fee 0.05, min_position 0 (no dust rule), the given lot size.
-std::string hand_perp(const std::string& lot_size) {
-  return R"({"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":3,"margin":{"init":"0.2","target":"0.15","maint":"0.1"},"liquidation_fee":"0.05","lot_size":")" +
+// The hand markets' perp, market 1: base_decimals 3, margins 0.2 / 0.15 / 0.1
+// unless given, liquidation_fee 0.05, min_position 0 (no dust rule), the given
+// lot size; a list_market, or a set_market at `ts`.
+std::string perp_spec(const char* type, uint64_t ts, const std::string& lot_size, const char* init = "0.2",
+                      const char* target = "0.15", const char* maint = "0.1") {
+  return lines::head(type, ts) + R"(,"market":1,"symbol":"ETH-PERP","base_decimals":3,"margin":{"init":")" + init +
+         R"(","target":")" + target + R"(","maint":")" + maint + R"("},"liquidation_fee":"0.05","lot_size":")" +
          lot_size + R"(","min_position":"0","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"})";
 }
+std::string hand_perp(const std::string& lot_size) { return perp_spec("list_market", 0, lot_size); }
 
 // ---- a log in a scratch ledger ------------------------------------------------
 
@@ -913,6 +917,57 @@ TEST_F(CascadeMarket, ImpactRecoversBeforeTheNextOraclePrice) {
   EXPECT_EQ(rows[5], "10,20000000,market:1,1500000000000000000000,1483635000000000000000,20910000000,313650000,0,2");
 }
 
+// The impact recovers from its last update, not from the instrument's last
+// oracle price. A (1): 6800 USDC, 10 ETH long at 2000; at 1500 (ts 10 s)
+// equity 1800, H_maint = 1800 − 1500 = 300: healthy. At ts 15 s a set_market
+// raises the margins to 0.25 / 0.2 / 0.15: H_maint = 1800 − 2250 = −450, the
+// keeper (after this applied exogenous event) closes all 10 ETH under full:
+// T = 15000, F = 750; A keeps 6800 − 20000 + 15000 − 750 = 1050. Flow at 15 s:
+// I = −1.5·10^16, E = 1477.5. At the next price (1500, ts 20 s) the impact
+// has recovered for 5 s: ⌊0.1·10^18·5·10^6/10^8⌋ = 5·10^15, I = −10^16,
+// E = 1500·0.99 = 1485 (from the last price at 10 s it would be 1492.5).
+// user_equity at 1485: A 1050 + maker 1,000,000 + 20000 − 14850 = 1,006,200.
+TEST(WhatIfImpact, RecoveryCountsFromTheLastUpdate) {
+  constexpr AccountId kA = 1, kMaker = 100;
+  LogDb db({
+      genesis(),
+      hand_perp("0.1"),
+      lines::price_market(1'000'000, 1, "2000"),
+      lines::deposit(2'000'000, kMaker, 0, "1000000"),
+      lines::deposit(2'000'000, kA, 0, "6800"),
+      lines::trade(3'000'000, 1, kA, kMaker, "10", "2000"),
+      lines::price_market(10'000'000, 1, "1500"),
+      perp_spec("set_market", 15'000'000, "0.1", "0.25", "0.2", "0.15"),
+      lines::price_market(20'000'000, 1, "1500"),
+  });
+  const Lab lab = run_lab(
+      *db.ledger, {"full"},
+      LabOptions{.impact = R"({"instruments":{"market:1":{"depth":"10000","recovery_per_s":"0.1"}}})", .series = true});
+  ASSERT_TRUE(lab.status.is_ok()) << lab.status.to_string();
+  const VariantResult& v = lab.result.variants.at(0);
+  expect_figures(v, Figures{
+                        .liquidations = 1,
+                        .accounts_liquidated = 1,
+                        .accounts_kept_position = 0,
+                        .accounts_closed = 1,
+                        .closed_notional = usdc("15000"),
+                        .penalties = usdc("750"),
+                        .bad_debt = {{0, Int(0)}},
+                        .insurance = {{0, usdc("225")}},
+                        .bad_debt_value = Int(0),
+                        .user_equity = usdc("1006200"),
+                        .exogenous_applied = 9,
+                    });
+  ASSERT_EQ(lab.actions[0].size(), 1u);
+  EXPECT_EQ(lab.actions[0][0].seq, 8u);  // after the set_market
+  ASSERT_EQ(v.series.size(), 4u);
+  EXPECT_EQ(v.series[2].seq, 8u);
+  EXPECT_EQ(v.series[2].ts, 15'000'000u);
+  EXPECT_EQ(v.series[2].effective, W("1477.5"));
+  EXPECT_EQ(v.series[3].seq, 9u);
+  EXPECT_EQ(v.series[3].effective, W("1485"));
+}
+
 // max_rounds 1: round 0 liquidates A and moves the price to 1477.5, where B
 // is liquidatable, but no round is left: a truncated cascade, and B is never
 // liquidated: at seq 10 the impact −1.5·10^16 has recovered 10^16, E =
@@ -1260,7 +1315,7 @@ TEST_F(HandMarket, ChunkedTakesAChunkThenWaitsForTheCooldown) {
 // until 40 s. Seq 8, a deposit at ts 71 s: the cooldown is over but the perp's
 // price, published at 10 s, is 61 s old (> 60 s): A is not a candidate, the
 // keeper does nothing (nothing rejected). Seq 9, ETH-PERP 1500 at 72 s: the
-// second chunk, 1.9 ETH (T 2850, F 142.5), H_maint 30 (section 3 above).
+// second chunk, 1.9 ETH (T 2850, F 142.5), H_maint 30 (as in the chunked test above).
 // user_equity: A 870 + maker 1,000,001 + 20000 − 15000 = 1,005,871.
 TEST(WhatIfStale, AnAccountWithAStalePriceIsNotACandidate) {
   constexpr AccountId kA = 1, kMaker = 100;
