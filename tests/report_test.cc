@@ -1,13 +1,19 @@
 // The what-if report (replay/report.h): what each section draws, counted in
 // the HTML; exact figures in the tables; self-contained, escaped,
-// deterministic, light on long series.
+// deterministic, light on long series; and rendered by a real browser
+// (Debian's headless Chromium), its screenshot and DOM checked by
+// tests/report_browser_check.py.
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "replay/report.h"
+#include "tests/shell.h"
+#include "tests/test_dirs.h"
 
 namespace liql {
 namespace {
@@ -138,6 +144,11 @@ std::string_view between(std::string_view text, std::string_view open, std::stri
   if (begin == std::string_view::npos) return {};
   const size_t end = text.find(close, begin);
   return text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end + close.size() - begin);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // The points="…" lists of every polyline, each as its "x,y" pairs.
@@ -334,6 +345,40 @@ TEST(Report, LongSeriesAreThinned) {
   for (const auto& line : lines) EXPECT_LE(line.size(), 2 * 831 + 1u);
   EXPECT_LT(html.size(), 1'000'000u);
   EXPECT_GT(count(html, "class=\"mark\""), 100u);
+}
+
+// The report opened in Debian's headless Chromium: a screenshot that is not
+// blank, with the variants' colours in it, and a DOM in which every chart drew.
+TEST(ReportBrowser, ChromiumDrawsEveryChart) {
+  const std::string chromium = "/usr/bin/chromium";
+  ASSERT_TRUE(std::filesystem::exists(chromium))
+      << chromium << " is missing: run scripts/setup (it installs the Debian package chromium)";
+  ASSERT_EQ(testing::run_shell("python3 -c pass 2>&1").exit_code, 0) << "python3 is missing: run scripts/setup";
+  testing::ScratchDir dir;
+  const WhatIfResult result = sample_result();
+  {
+    std::ofstream out(dir.path("report.html"), std::ios::binary);
+    out << render_report(sample_input(result));
+  }
+  const std::string browser = "timeout 120 " + chromium +
+                              " --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=" +
+                              dir.path("profile") + " --window-size=1280,4000 ";
+  const std::string url = "file://" + dir.path("report.html");
+  const auto shot = testing::run_shell(browser + "--screenshot=" + dir.path("report.png") + " " + url + " 2>" +
+                                       dir.path("screenshot.log"));
+  ASSERT_EQ(shot.exit_code, 0) << "chromium --screenshot failed:\n" << slurp(dir.path("screenshot.log"));
+  const auto dom = testing::run_shell(browser + "--dump-dom " + url + " 2>" + dir.path("dom.log"));
+  ASSERT_EQ(dom.exit_code, 0) << "chromium --dump-dom failed:\n" << slurp(dir.path("dom.log"));
+  {
+    std::ofstream out(dir.path("dom.html"), std::ios::binary);
+    out << dom.out;
+  }
+  const auto check = testing::run_shell(
+      std::string("python3 ") + LIQL_SOURCE_DIR + "/tests/report_browser_check.py " + dir.path("report.png") + " " +
+      dir.path("dom.html") +
+      " --charts price-0,price-1,closed-notional,insurance-fund,bad-debt,liquidation-map-0,liquidation-map-1,"
+      "audit-verdicts --colours 1f77b4,d62728,666666 2>&1");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
 }  // namespace
