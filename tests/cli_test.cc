@@ -2,42 +2,25 @@
 // their output formats, exit codes and error messages.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/shell.h"
 #include "tests/test_dirs.h"
 
 namespace liql {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout, then stderr after the marker when asked
-};
+using CliRun = testing::ShellRun;
 
 // Runs the CLI through the shell; stderr is captured into `err` when given.
 CliRun cli(const std::string& arguments, const std::string& err_path = "") {
-  const std::string command =
-      std::string(LIQL_CLI_PATH) + " " + arguments + (err_path.empty() ? " 2>/dev/null" : " 2>" + err_path);
-  CliRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer;
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return testing::run_shell(std::string(LIQL_CLI_PATH) + " " + arguments +
+                            (err_path.empty() ? " 2>/dev/null" : " 2>" + err_path));
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::slurp;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -132,14 +115,9 @@ TEST(CliProof, ProofsOfAGeneratedMarketHoldForTheIndependentReference) {
   for (const char* account : {"1", "11", "1000", "1100", "1299"}) {
     const std::string file = dir.path(std::string("proof-") + account + ".json");
     ASSERT_EQ(cli(std::string("prove ") + dir.path("db") + " " + account + " > " + file).exit_code, 0) << account;
-    CliRun checked;
-    FILE* pipe = ::popen((reference + " --verify-proof " + file + " --expect " + state_hash + " 2>&1").c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::array<char, 4096> buffer;
-    size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) checked.out.append(buffer.data(), n);
-    const int status = ::pclose(pipe);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "account " << account << ": " << checked.out;
+    const CliRun checked =
+        testing::run_shell(reference + " --verify-proof " + file + " --expect " + state_hash + " 2>&1");
+    EXPECT_EQ(checked.exit_code, 0) << "account " << account << ": " << checked.out;
     EXPECT_EQ(cli("verify-proof " + file + " --state-hash " + state_hash).exit_code, 0) << account;
   }
 }

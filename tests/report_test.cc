@@ -146,10 +146,7 @@ std::string_view between(std::string_view text, std::string_view open, std::stri
   return text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end + close.size() - begin);
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::slurp;
 
 // The points="…" lists of every polyline, each as its "x,y" pairs.
 std::vector<std::vector<std::string>> polylines(std::string_view html) {
