@@ -408,7 +408,8 @@ void side_by_side(std::string& out, const Context& c) {
   variant_row(out, r, "cascade rounds", count(&VariantResult::cascade_rounds));
   variant_row(out, r, "truncated cascades", count(&VariantResult::truncated_cascades));
   variant_row(out, r, "exogenous events rejected", count(&VariantResult::exogenous_rejected));
-  for (const auto& [asset, symbol] : r.assets) {
+  for (const auto& [id, symbol] : r.assets) {
+    const AssetId asset = id;  // a plain variable: clang 14 captures no structured binding
     const auto decimals = r.decimals.find(asset);
     const unsigned d = decimals == r.decimals.end() ? 0 : decimals->second;
     variant_row(out, r, fmt::format("bad debt ({})", escape(symbol)),
