@@ -198,10 +198,10 @@ std::string instrument_label(const WhatIfResult& result, Instrument instrument) 
 
 struct Context {
   const WhatIfResult& result;
-  std::vector<Points> series;                      // per variant
+  std::vector<Points> series;                               // per variant
   std::map<Instrument, std::vector<Points>> by_instrument;  // per variant
-  Range times;                                      // ts of every series point
-  std::string quote;                                // the quote asset's symbol, escaped
+  Range times;                                              // ts of every series point and mark
+  std::string quote;                                        // the quote asset's symbol, escaped
 };
 
 Context context(const WhatIfResult& result) {
@@ -216,6 +216,8 @@ Context context(const WhatIfResult& result) {
       c.series[v].push_back(&point);
       c.times.add(Int(point.ts));
     }
+    // A liquidation after an event that moved no price (governance, say) may come after every point.
+    for (const LiquidationMark& mark : result.variants[v].marks) c.times.add(Int(mark.ts));
   }
   return c;
 }

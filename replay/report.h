@@ -18,13 +18,15 @@
 // `class="bar"` (one rect per bar).
 //
 // Integers only (the pixel mapping is exact Int arithmetic, rounded toward
-// −∞), deterministic (same input, same bytes). A line keeps at most the
-// lowest and the highest point of each of the plot's 831 pixel columns and
-// its last point (≤ 1663 points whatever its length); a line of one distinct pixel is
-// held to the right edge, so every line draws. Marks that land on the same
-// pixel with the same size are drawn once. Axis labels are whole units cut to
-// 4 decimals (toward −∞); time runs in seconds since the first series point;
-// tables show amounts exactly (format_units).
+// −∞), deterministic (same input, same bytes). Lines are steps (a value holds
+// until the next point); each keeps at most the lowest and the highest point
+// of each of the plot's 831 pixel columns, and its last point (≤ 1663 points
+// whatever its length); a line of one distinct pixel is held to the right
+// edge, so every line draws. A mark sits on its variant's effective price in
+// force at the mark's ts; marks on the same pixel with the same size are
+// drawn once. Axis labels are whole units cut to 4 decimals (toward −∞), time
+// is in seconds since the first series point or mark; tables show amounts exactly
+// (format_units).
 
 #include <string>
 #include <vector>
@@ -43,9 +45,9 @@ struct LiquidationMapRow {
 };
 
 struct ReportInput {
-  std::string title;                   // e.g. the ledger path
+  std::string title;                     // e.g. the ledger path
   const WhatIfResult* whatif = nullptr;  // variants with series and marks; REQUIRES non-null
-  AuditSummary audit;                  // the log's own audit
+  AuditSummary audit;                    // the log's own audit (by_verdict indexed by Verdict)
   std::vector<LiquidationMapRow> liquidation_map;
 };
 

@@ -307,6 +307,17 @@ TEST(Report, OnePointOrAFlatSeriesStillDraws) {
   expect_every_line_draws(html);
 }
 
+// A keeper liquidation after an event that moved no price comes after every
+// series point: the time axis reaches it, the mark stays in the frame.
+TEST(Report, AMarkAfterTheLastPointStaysInTheFrame) {
+  WhatIfResult result = sample_result();
+  result.variants[0].marks.push_back(mark(9, 9'000'000, kPerp, 0));
+  const std::string html = render_report(sample_input(result));
+  const std::string_view perp = between(html, "id=\"price-1\"", "</svg>");
+  EXPECT_NE(perp.find(">8 s</text>"), std::string_view::npos);  // 1 000 000 to 9 000 000 µs
+  EXPECT_NE(perp.find("<circle class=\"mark\" cx=\"940\""), std::string_view::npos);  // the frame's right edge
+}
+
 TEST(Report, NothingToDrawStillRenders) {
   WhatIfResult result;
   result.variants = {partial_variant()};
