@@ -58,11 +58,6 @@ std::string escape(std::string_view text) {
 
 std::string_view colour(size_t variant) { return kColours[variant % kColours.size()]; }
 
-// Whole units cut to kLabelDecimals, toward −∞.
-std::string axis_label(const Int& value, unsigned decimals) {
-  const unsigned kept = std::min(decimals, kLabelDecimals);
-  return format_units(fdiv(value, pow10(decimals - kept)), kept);
-}
 
 struct Range {
   Int lo, hi;
@@ -153,10 +148,16 @@ void open_chart(std::string& out, std::string_view id, std::string_view title) {
 
 void close_chart(std::string& out) { out += "</svg>\n"; }
 
-// The lowest and highest value, in whole units (one label when they are equal).
+// The lowest and highest value (one label when they are equal) in whole
+// units, cut toward −∞ to the fewest decimals, kLabelDecimals at least, that
+// tell the two apart and show neither as 0 unless it is.
 void value_labels(std::string& out, const Scale& y, unsigned decimals) {
-  text(out, kLeft - 6, y.at(y.lo) + 4, "end", axis_label(y.lo, decimals));
-  if (!y.flat()) text(out, kLeft - 6, y.at(y.hi) + 4, "end", axis_label(y.hi, decimals));
+  unsigned kept = std::min(decimals, kLabelDecimals);
+  const auto cut = [&](const Int& value) { return fdiv(value, pow10(decimals - kept)); };
+  const auto shown = [&](const Int& value) { return value.is_zero() || !cut(value).is_zero(); };
+  while (kept < decimals && !((y.flat() || cut(y.lo) != cut(y.hi)) && shown(y.lo) && shown(y.hi))) ++kept;
+  text(out, kLeft - 6, y.at(y.lo) + 4, "end", format_units(cut(y.lo), kept));
+  if (!y.flat()) text(out, kLeft - 6, y.at(y.hi) + 4, "end", format_units(cut(y.hi), kept));
 }
 
 void time_labels(std::string& out, const Scale& x) {

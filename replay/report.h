@@ -24,7 +24,8 @@
 // whatever its length); a line of one distinct pixel is held to the right
 // edge, so every line draws. A mark sits on its variant's effective price in
 // force at the mark's ts; marks on the same pixel with the same size are
-// drawn once. Axis labels are whole units cut to 4 decimals (toward −∞), time
+// drawn once. Axis labels are whole units cut toward −∞ to 4 decimals, or to
+// as many more as it takes to tell the lowest from the highest value, time
 // is in seconds since the first series point or mark; tables show amounts exactly
 // (format_units).
 

@@ -229,6 +229,20 @@ TEST(Report, AxisLabelsInWholeUnits) {
   }
 }
 
+// A price below 10^-4: labels with as many decimals as tell the lowest from the highest.
+TEST(Report, AxisLabelsOfTinyPrices) {
+  WhatIfResult result = sample_result();
+  result.variants.resize(1);
+  result.variants[0].marks.clear();
+  result.variants[0].series = {point(1, 1'000'000, kToken, 0, 0, 0, 0, 0), point(2, 2'000'000, kToken, 0, 0, 0, 0, 0)};
+  result.variants[0].series[0].oracle = result.variants[0].series[0].effective = Int(12340000000000);  // 0.00001234
+  result.variants[0].series[1].oracle = result.variants[0].series[1].effective = Int(13000000000000);  // 0.000013
+  const std::string html = render_report(sample_input(result));
+  const std::string_view token = between(html, "id=\"price-0\"", "</svg>");
+  EXPECT_NE(token.find(">0.000012</text>"), std::string_view::npos);
+  EXPECT_NE(token.find(">0.000013</text>"), std::string_view::npos);
+}
+
 TEST(Report, SideBySideShowsExactFigures) {
   const WhatIfResult result = sample_result();
   const std::string html = render_report(sample_input(result));
