@@ -370,7 +370,8 @@ TEST(Report, LongSeriesAreThinned) {
 }
 
 // The report opened in Debian's headless Chromium: a screenshot that is not
-// blank, with the variants' colours in it, and a DOM in which every chart drew.
+// blank, showing both variants' colours and the audit's grey bars, and a DOM in
+// which every chart drew.
 TEST(ReportBrowser, ChromiumDrawsEveryChart) {
   const std::string chromium = "/usr/bin/chromium";
   ASSERT_TRUE(std::filesystem::exists(chromium))
