@@ -186,9 +186,9 @@ void legend(std::string& out, const WhatIfResult& result, std::string_view extra
   out += "</p>\n";
 }
 
+// "ETH-PERP (market:1)", or "market:1" without a symbol.
 std::string instrument_label(const WhatIfResult& result, Instrument instrument) {
-  const std::string id = (instrument.kind == Instrument::Kind::Market ? "market " : "asset ") +
-                         std::to_string(instrument.id);
+  const std::string id = instrument_name(instrument);
   for (const VariantResult& variant : result.variants) {
     for (const InstrumentStats& stats : variant.instruments) {
       if (stats.instrument == instrument && !stats.symbol.empty()) return stats.symbol + " (" + id + ")";

@@ -181,8 +181,8 @@ TEST(Report, EverySectionAndChart) {
   EXPECT_EQ(count(html, "<svg class=\"chart\""), 8u);
   EXPECT_EQ(count(html, "</svg>"), 8u);
   // Instrument order: assets before markets.
-  EXPECT_NE(between(html, "id=\"price-0\"", "</svg>").find("&lt;B&amp;B&gt; (asset 1)"), std::string_view::npos);
-  EXPECT_NE(between(html, "id=\"price-1\"", "</svg>").find("ETH-PERP (market 1)"), std::string_view::npos);
+  EXPECT_NE(between(html, "id=\"price-0\"", "</svg>").find("&lt;B&amp;B&gt; (asset:1)"), std::string_view::npos);
+  EXPECT_NE(between(html, "id=\"price-1\"", "</svg>").find("ETH-PERP (market:1)"), std::string_view::npos);
 }
 
 TEST(Report, CountsWhatItDraws) {
