@@ -778,15 +778,18 @@ std::vector<Row> table_rows(const WhatIfResult& result) {
   add("bankruptcies", [&](const VariantResult& v) { return count(v.bankruptcies); });
   add("close-outs", [&](const VariantResult& v) { return count(v.close_outs); });
   add("absorbed", [&](const VariantResult& v) { return count(v.absorbed); });
-  for (const auto& [asset, symbol] : result.assets) {
-    const unsigned d = result.decimals.at(asset);
-    add("bad debt " + symbol, [&](const VariantResult& v) { return fixed(v.bad_debt.at(asset), d, 4); });
-  }
+  // Per asset: the id and decimals captured as plain variables (clang 14
+  // does not capture structured bindings).
+  auto per_asset = [&](const std::string& what, std::map<AssetId, Int> VariantResult::*field) {
+    for (const auto& entry : result.assets) {
+      const AssetId asset = entry.first;
+      const unsigned d = result.decimals.at(asset);
+      add(what + " " + entry.second, [&, asset, d](const VariantResult& v) { return fixed((v.*field).at(asset), d, 4); });
+    }
+  };
+  per_asset("bad debt", &VariantResult::bad_debt);
   add("bad debt (value)", [&](const VariantResult& v) { return quote(v.bad_debt_value); });
-  for (const auto& [asset, symbol] : result.assets) {
-    const unsigned d = result.decimals.at(asset);
-    add("insurance " + symbol, [&](const VariantResult& v) { return fixed(v.insurance.at(asset), d, 4); });
-  }
+  per_asset("insurance", &VariantResult::insurance);
   if (!result.variants.empty()) {
     for (size_t i = 0; i < result.variants.front().instruments.size(); ++i) {
       const InstrumentStats& first = result.variants.front().instruments[i];

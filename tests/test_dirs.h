@@ -1,10 +1,11 @@
 #pragma once
-// A scratch directory per test, removed when the test ends.
+// A scratch directory per test, removed when the test ends; a file's bytes.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace liql::testing {
@@ -24,5 +25,11 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole file, empty when it cannot be read.
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 }  // namespace liql::testing
