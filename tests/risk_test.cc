@@ -9,6 +9,7 @@
 
 #include <boost/multiprecision/cpp_int.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -573,6 +574,137 @@ TEST(RiskGenerated, SameStateSameOutput) {
   const std::string first = everything();
   EXPECT_EQ(first, everything());
   EXPECT_GT(first.size(), 10'000u);
+}
+
+// ---- the command line -----------------------------------------------------------------
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+CliRun cli(const testing::ScratchDir& dir, const std::string& arguments) {
+  const std::string err_path = dir.path("stderr.txt");
+  CliRun run;
+  FILE* pipe = ::popen((std::string(LIQL_CLI_PATH) + " " + arguments + " 2>" + err_path).c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> buffer;
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(err_path);
+  run.err.assign(std::istreambuf_iterator<char>(err), {});
+  return run;
+}
+
+// SPEC §8's example: seq 8 is the trade at 2000, seq 9 the price 1800, seq 10
+// the liquidation of account 7 (after which no account holds a position).
+const char* kSpecExample =
+    R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"set_protocol","ts":0,"policy":"close_factor","close_factor":"0.5","full_liquidation_hf":"0.95","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"}
+{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
+{"type":"price","ts":1000,"market":1,"price":"2000"}
+{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
+{"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"100000"}
+{"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"}
+{"type":"price","ts":4000,"market":1,"price":"1800"}
+{"type":"liquidate_perp","ts":5000,"liquidator":8,"account":7,"market":1}
+)";
+
+class RiskCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(dir_.path("example.jsonl")) << kSpecExample;
+    db_ = dir_.path("db");
+    ASSERT_EQ(cli(dir_, "append " + db_ + " " + dir_.path("example.jsonl")).exit_code, 0);
+  }
+  testing::ScratchDir dir_;
+  std::string db_;
+};
+
+// The figures of RiskHand.LongAndShortPerpsRoundTowardThePrice, through the ledger.
+TEST_F(RiskCli, JsonAndCsvLines) {
+  const CliRun json = cli(dir_, "risk " + db_ + " --at 9 --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out,
+            R"({"account":7,"instrument":"market:1","price":"1800.000000000000000000","crossing_price":"1842.105263157894736842","move_pct":"2.3391","status":"LIQUIDATABLE"})"
+            "\n"
+            R"({"account":8,"instrument":"market:1","price":"1800.000000000000000000","crossing_price":"25714.285714285714285714","move_pct":"1328.5714","status":"HEALTHY"})"
+            "\n");
+  EXPECT_EQ(cli(dir_, "risk " + db_ + " --at 9 --format csv").out,
+            "account,instrument,price,crossing_price,move_pct,status,overflow\n"
+            "7,market:1,1800.000000000000000000,1842.105263157894736842,2.3391,LIQUIDATABLE,false\n"
+            "8,market:1,1800.000000000000000000,25714.285714285714285714,1328.5714,HEALTHY,false\n");
+  // At the head nobody holds an instrument: no line at all.
+  const CliRun head = cli(dir_, "risk " + db_ + " --format json");
+  EXPECT_EQ(head.exit_code, 0);
+  EXPECT_EQ(head.out, "");
+}
+
+// At seq 8 (ETH-PERP at 2000): account 7 crosses at −7.8947 % (within 10 %),
+// account 8 at +1185.7142 %; the map holds account 7's notional |4 · 2000| =
+// 8000 USDC in [−8 %, −7 %).
+TEST_F(RiskCli, Table) {
+  const CliRun table = cli(dir_, "risk " + db_ + " --at 8 --within 10");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  const std::string header =
+      "  account    instrument                              price                         crossing       move %\n";
+  const std::string row7 =
+      "  7          market:1              2000.000000000000000000          1842.105263157894736843      -7.8947\n";
+  const std::string row8 =
+      "  8          market:1              2000.000000000000000000         25714.285714285714285714    1185.7142\n";
+  EXPECT_EQ(table.out,
+            "risk at seq 8 (ts 3000)\n"
+            "accounts examined 2: 2 holding instruments (0 of them an unpriced one), 0 liquidatable now\n"
+            "nearest to liquidation (the 20 nearest accounts not liquidatable now, by the |move| of their nearest "
+            "instrument): 2\n" +
+                header + row7 + row8 + "within 10% (accounts not liquidatable now): 1\n" + header + row7 +
+                "liquidation map (per instrument and 1% of price move: the current value in USDC of the holdings of "
+                "accounts not liquidatable now that become liquidatable there):\n"
+                "  market:1 ETH-PERP\n"
+                "    [-8%, -7%)                        8000.000000\n");
+  // At 1800 account 7 is liquidatable: not among the nearest, not in the map.
+  const CliRun later = cli(dir_, "risk " + db_ + " --at 9");
+  EXPECT_NE(later.out.find("0 of them an unpriced one), 1 liquidatable now\n"), std::string::npos);
+  EXPECT_NE(later.out.find("instrument): 1\n" + header + "  8 "), std::string::npos);
+  EXPECT_NE(later.out.find("become liquidatable there):\n  none\n"), std::string::npos);
+}
+
+TEST_F(RiskCli, BadInputIsRefusedNamingTheFlag) {
+  auto refused = [&](const std::string& arguments, const std::string& message) {
+    const CliRun run = cli(dir_, "risk " + arguments);
+    EXPECT_NE(run.exit_code, 0) << arguments;
+    EXPECT_NE(run.err.find(message), std::string::npos) << arguments << ": " << run.err;
+    EXPECT_EQ(run.out, "") << arguments;
+  };
+  refused(db_ + " --format xml", "--format: xml not in {table,json,csv}");
+  for (const char* within : {"abc", "0", "-5", "1e3", "2.5%"}) {
+    refused(db_ + " --within " + within,
+            std::string("liqledger: --within: '") + within + "' is not a positive decimal percent (e.g. 10 or 2.5)\n");
+  }
+  refused(db_ + " --at 11", "liqledger: --at 11: beyond the head of the log (seq 10)\n");
+  refused(db_ + " --at 0", "liqledger: no genesis at seq 0\n");
+  refused(dir_.path("no-such-db"), "no ledger at");
+}
+
+TEST(RiskCliGenerated, SameLedgerSameOutput) {
+  testing::ScratchDir dir;
+  const std::string market = dir.path("market.jsonl");
+  ASSERT_EQ(cli(dir, "generate --seed 3 --accounts 100 --events 2000 > " + market).exit_code, 0);
+  ASSERT_EQ(cli(dir, "append " + dir.path("db") + " " + market + " --snapshot-every 700").exit_code, 0);
+  for (const char* format : {"json", "csv", "table"}) {
+    const std::string arguments = "risk " + dir.path("db") + " --within 20 --format " + format;
+    const CliRun first = cli(dir, arguments);
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_GT(first.out.size(), 1000u) << format;
+    EXPECT_EQ(cli(dir, arguments).out, first.out) << format;
+  }
+  // One JSON line per CSV line, the header aside.
+  const std::string json = cli(dir, "risk " + dir.path("db") + " --format json").out;
+  const std::string csv = cli(dir, "risk " + dir.path("db") + " --format csv").out;
+  EXPECT_EQ(std::count(json.begin(), json.end(), '\n') + 1, std::count(csv.begin(), csv.end(), '\n'));
 }
 
 }  // namespace
