@@ -145,9 +145,15 @@ TEST(RiskHand, LongAndShortPerpsRoundTowardThePrice) {
   Account& maker = add_account(state, 8);
   maker.balances[kQuoteAsset] = usdc("100000");
   maker.positions[1] = Position{dec("-4", 9), usdc("8000")};
-  EXPECT_EQ(json_of(account_risk(state, 7)),
+  const AccountRisk long_risk = account_risk(state, 7);
+  EXPECT_EQ(json_of(long_risk),
             R"({"account":7,"instrument":"market:1","price":"2000.000000000000000000","crossing_price":"1842.105263157894736843","move_pct":"-7.8947","status":"HEALTHY"})"
             "\n");
+  // docs/WHATIF.md's numerators: dmax = 9, D = 10^45; S = (4·10^27 − 4·10^9 ·
+  // 5·10^16) · 10^6 = 3.8·10^33, N = 3.8·10^33 · 2·10^21 + (1000 − 8000)·10^6 ·
+  // 10^45 = 6·10^53 (D · 600 USDC): move −100·N / (S·P) = −6·10^55 / 7.6·10^54.
+  EXPECT_EQ(long_risk.lines[0].move_num, -6 * pow10_wide(55));
+  EXPECT_EQ(long_risk.lines[0].move_den, 76 * pow10_wide(53));
   EXPECT_EQ(json_of(account_risk(state, 8)),
             R"({"account":8,"instrument":"market:1","price":"2000.000000000000000000","crossing_price":"25714.285714285714285714","move_pct":"1185.7142","status":"HEALTHY"})"
             "\n");
