@@ -36,6 +36,10 @@
 //   7b. replay + trace: the trace line of every event, state hash included,
 //      as `liqledger replay --trace` builds it (without printing), and the
 //      memory of the commitment's tree at the end;
+//   7c. whatif: `liqledger whatif` with partial, full and close_factor:0.5:0.95
+//      and an impact of depth 2·10^6 quote units per 1 % everywhere, one read
+//      of the log for the three variants (its ratio column is against the plain
+//      replay, and the time is printed as a multiple of it);
 //   8. recovery: the newest snapshot restored and the events after it
 //      replayed. The snapshot is written during the first replay, at the last
 //      multiple of 50 000 (the default interval of `liqledger append`) before
@@ -73,6 +77,7 @@
 #include "replay/jsonl_import.h"
 #include "replay/replay.h"
 #include "replay/risk.h"
+#include "replay/whatif.h"
 #include "schemas/event_types.h"
 
 namespace liql {
@@ -617,6 +622,23 @@ RiskRun risk_ledger(const std::string& path) {
   return result;
 }
 
+// The policy lab as `liqledger whatif` runs it (without printing): three
+// variants over one read of the log, with price impact.
+const std::vector<std::string> kBenchPolicies = {"partial", "full", "close_factor:0.5:0.95"};
+constexpr std::string_view kBenchImpact = R"({"default":{"depth":"2000000","recovery_per_s":"0.05"}})";
+
+Sample whatif_ledger(const std::string& path, WhatIfResult* result) {
+  std::unique_ptr<Ledger> ledger = open_reader(path);
+  WhatIfOptions options;
+  options.policies = kBenchPolicies;
+  std::string error;
+  if (!parse_impact(kBenchImpact, &options.impact, &error)) die("bench impact: " + error);
+  options.progress = true;
+  const Stopwatch stopwatch;
+  check(run_whatif(*ledger, options, result), "whatif");
+  return stopwatch.elapsed();
+}
+
 struct Recovery {
   Sample restore;  // restore_snapshot + tail replay (load_state)
   uint64_t snapshot_seq = 0;
@@ -769,6 +791,15 @@ int run(const Flags& flags) {
   trace_row.bytes = record_bytes;
   if (first->state_hash != traced.state_hash) die("the traced replay reached a different state");
 
+  // 7c. The policy lab: three variants with impact, once.
+  std::fprintf(stderr, "bench: whatif, %zu variants\n", kBenchPolicies.size());
+  WhatIfResult whatif;
+  Row whatif_row("whatif: 3 variants + impact");
+  whatif_row.baseline = &plain;
+  whatif_row.samples.push_back(whatif_ledger(ledger_path, &whatif));
+  whatif_row.events = event_count;
+  whatif_row.bytes = record_bytes;
+
   // 8. Recovery from the newest snapshot.
   std::optional<Recovery> recovery;
   if (snapshot_seq != 0) {
@@ -798,7 +829,8 @@ int run(const Flags& flags) {
 
   print_header();
   for (const Row* row :
-       {&raw_append, &ledger_append, &raw_scan, &ledger_read, &plain, &risk_row, &audit_row, &trace_row}) {
+       {&raw_append, &ledger_append, &raw_scan, &ledger_read, &plain, &risk_row, &audit_row, &trace_row,
+        &whatif_row}) {
     print_row(*row);
   }
   if (flags.repeat > 1) {
@@ -862,6 +894,15 @@ int run(const Flags& flags) {
               *ledger_append.ratio(), verdict(*ledger_append.ratio() >= 0.8), *audit_row.ratio(),
               verdict(*audit_row.ratio() >= 0.5), audit_row.rate(), verdict(audit_row.rate() >= 1e6), *plain.ratio(),
               verdict(*plain.ratio() >= 0.5), plain.rate(), verdict(plain.rate() >= 1e6));
+  // Issue 9: three variants in at most 4 × one plain replay.
+  const double whatif_times = whatif_row.median().seconds / plain.median().seconds;
+  std::printf("\nwhatif: %zu variants (", kBenchPolicies.size());
+  for (const VariantResult& v : whatif.variants) {
+    std::printf("%s%s: %" PRIu64 " liquidations, depth %u", &v == &whatif.variants.front() ? "" : "; ",
+                v.policy.c_str(), v.liquidations, v.max_cascade_depth);
+  }
+  std::printf(") took %.3f s = %.2f × one plain replay (≤ 4: %s)\n", whatif_row.median().seconds, whatif_times,
+              verdict(whatif_times <= 4));
   getloadavg(load, 3);
   std::printf("load average at end %.2f %.2f %.2f\n", load[0], load[1], load[2]);
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "replay/generate.h"
 #include "replay/jsonl_export.h"
 #include "replay/proof.h"
+#include "replay/whatif.h"
 #include "replay/replay.h"
 #include "replay/risk.h"
 #include "schemas/event_types.h"
@@ -265,6 +267,61 @@ int run_risk(const std::string& db, uint64_t at, const std::string& within, cons
   return 0;
 }
 
+// Bad input (an unknown policy, a malformed impact file): a message and exit 2, nothing run.
+int bad_input(const std::string& message) {
+  std::fprintf(stderr, "liqledger: %s\n", message.c_str());
+  return 2;
+}
+
+struct WhatIfFlags {
+  std::vector<std::string> policies;
+  std::string impact_file;
+  std::string format = "table";
+  std::string series_dir;
+  uint64_t to = kHeadSeq;
+};
+
+int run_whatif_cmd(const std::string& db, const WhatIfFlags& flags) {
+  WhatIfOptions options;
+  options.policies = flags.policies;
+  options.to_seq = flags.to;
+  options.series = !flags.series_dir.empty();
+  options.progress = true;
+  for (const std::string& spec : flags.policies) {
+    std::string error;
+    if (!make_rule(spec, &error)) return bad_input("--policy " + spec + ": " + error);
+  }
+  if (!flags.impact_file.empty()) {
+    std::string text, error;
+    if (!read_input(flags.impact_file, &text)) return bad_input("cannot read " + flags.impact_file);
+    if (!parse_impact(text, &options.impact, &error)) return bad_input(flags.impact_file + ": " + error);
+  }
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  WhatIfResult result;
+  if (Status s = run_whatif(*ledger, options, &result); !s.is_ok()) {
+    return s.code() == Status::Code::InvalidArgument ? bad_input(s.message()) : fail(s.to_string());
+  }
+  if (options.series) {
+    std::error_code ec;
+    std::filesystem::create_directories(flags.series_dir, ec);
+    for (const VariantResult& variant : result.variants) {
+      const std::string path = (std::filesystem::path(flags.series_dir) / series_file_name(variant)).string();
+      std::ofstream out(path, std::ios::binary);
+      out << series_csv(variant);
+      if (!out) return fail("cannot write " + path);
+    }
+  }
+  if (flags.format == "json") {
+    std::printf("%s\n", whatif_json(result).c_str());
+  } else if (flags.format == "csv") {
+    std::fputs(whatif_csv(result).c_str(), stdout);
+  } else {
+    std::fputs(whatif_table(result).c_str(), stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace liql
 
@@ -346,6 +403,19 @@ int main(int argc, char** argv) {
   risk->add_option("--within", risk_within, "table: the accounts whose nearest crossing is within PCT % of the price");
   risk->add_option("--format", risk_format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
 
+  WhatIfFlags whatif_flags;
+  auto* whatif = app.add_subcommand(
+      "whatif", "replay the log under other liquidation rules with a backstop keeper and price impact (docs/WHATIF.md)");
+  whatif->add_option("DB", db, "ledger directory")->required();
+  whatif->add_option("--policy", whatif_flags.policies,
+                     "partial, full, close_factor:CF:HF, aave-v3.3, chunked:F:COOLDOWN_S (repeat for several)")
+      ->required();
+  whatif->add_option("--impact", whatif_flags.impact_file, "price impact JSON (docs/WHATIF.md); default: none");
+  whatif->add_option("--to", whatif_flags.to, "stop after this seq (default: the head)");
+  whatif->add_option("--format", whatif_flags.format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  whatif->add_option("--series", whatif_flags.series_dir, "write one CSV per variant over time into this directory");
+
   CLI11_PARSE(app, argc, argv);
   if (append->parsed()) return run_append(db, file, sync, snapshot_every);
   if (verify_cmd->parsed()) return run_verify(db);
@@ -357,5 +427,6 @@ int main(int argc, char** argv) {
   if (prove->parsed()) return run_prove(db, account_id, at);
   if (verify_proof->parsed()) return run_verify_proof(file, expected_hash);
   if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format);
+  if (whatif->parsed()) return run_whatif_cmd(db, whatif_flags);
   return 1;
 }

@@ -198,17 +198,6 @@ void append_be(std::string& out, const uint64_t (&limbs)[4]) {
   out.append(reinterpret_cast<const char*>(words), 32);
 }
 
-Int from_limbs(const uint64_t (&limbs)[4]) {
-  Int value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 64) | Int(limbs[i]);
-  return value;
-}
-
-void to_limbs(const Int& magnitude, uint64_t (&limbs)[4]) {
-  const auto& backend = magnitude.backend();
-  for (unsigned i = 0; i < 4; ++i) limbs[i] = i < backend.size() ? backend.limbs()[i] : 0;
-}
-
 }  // namespace
 
 void Commitment::add(PackedSums& into, const PackedSums& other) {

@@ -403,4 +403,15 @@ std::string format_units(const Int& units, unsigned decimals) {
   return out;
 }
 
+void to_limbs(const Int& value, uint64_t (&limbs)[4]) {
+  const auto& backend = value.backend();
+  for (unsigned i = 0; i < 4; ++i) limbs[i] = i < backend.size() ? backend.limbs()[i] : 0;
+}
+
+Int from_limbs(const uint64_t (&limbs)[4]) {
+  Int value = 0;
+  for (int i = 3; i >= 0; --i) value = (value << 64) | Int(limbs[i]);
+  return value;
+}
+
 }  // namespace liql

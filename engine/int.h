@@ -84,4 +84,9 @@ std::string format_units(const Int& units, unsigned decimals);
 
 inline std::string to_string(const Int& value) { return value.str(); }
 
+// |value| as four 64-bit limbs, least significant first (Boost keeps sign and
+// magnitude apart), and a non-negative value back from them.
+void to_limbs(const Int& value, uint64_t (&limbs)[4]);
+Int from_limbs(const uint64_t (&limbs)[4]);
+
 }  // namespace liql

@@ -44,8 +44,19 @@ struct Sensitivity {
 
 KeeperIndex::Book& KeeperIndex::book(Instrument instrument) { return books_[instrument]; }
 
+KeeperIndex::PriceKey KeeperIndex::key_of(const Int& price) {
+  uint64_t limbs[4];
+  to_limbs(price, limbs);
+  return PriceKey{limbs[3], limbs[2], limbs[1], limbs[0]};
+}
+
+Int KeeperIndex::price_of(const PriceKey& key) {
+  const uint64_t limbs[4] = {key[3], key[2], key[1], key[0]};
+  return from_limbs(limbs);
+}
+
 void KeeperIndex::insert(Tracked& tracked, Instrument instrument, BookMap& map, const Int& key) {
-  tracked.entries.push_back(Entry{instrument, &map, map.emplace(key, &tracked)});
+  tracked.entries.push_back(Entry{instrument, &map, map.emplace(key_of(key), &tracked)});
 }
 
 void KeeperIndex::unlink(Tracked& tracked) {
@@ -219,7 +230,7 @@ void KeeperIndex::on_price(const State& state, Instrument instrument) {
   if (found == books_.end()) return;
   const Oracle& oracle = oracle_of(state, instrument);
   if (!oracle.present) return;
-  const Int& price = oracle.price;
+  const PriceKey price = key_of(oracle.price);
   Book& b = found->second;
   // Keys of fire_below are ≤ the previous price and keys of fire_above ≥ it,
   // so the crossed entries are the tails at the books' two ends.
@@ -271,7 +282,7 @@ std::vector<KeeperTrigger> KeeperIndex::triggers(AccountId id) const {
   if (it == tracked_.end()) return out;
   for (const Entry& entry : it->second.entries) {
     const Book& b = books_.at(entry.instrument);
-    out.push_back(KeeperTrigger{entry.instrument, entry.it->first, entry.map == &b.fire_below});
+    out.push_back(KeeperTrigger{entry.instrument, price_of(entry.it->first), entry.map == &b.fire_below});
   }
   return out;
 }

@@ -49,6 +49,7 @@
 // Deterministic: integers only (Int/Wide), ordered containers only, accounts
 // processed in ascending id order.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -127,7 +128,13 @@ class KeeperIndex {
 
  private:
   struct Tracked;
-  using BookMap = std::multimap<Int, Tracked*>;
+  // A book's key: a positive price as four 64-bit limbs, most significant
+  // first, so that ordering is a plain array comparison (an Int comparison
+  // costs several times more, and a book is searched on every evaluation).
+  using PriceKey = std::array<uint64_t, 4>;
+  static PriceKey key_of(const Int& price);  // REQUIRES price > 0
+  static Int price_of(const PriceKey& key);
+  using BookMap = std::multimap<PriceKey, Tracked*>;
   struct Book {
     BookMap fire_below;  // keys ≤ current price
     BookMap fire_above;  // keys ≥ current price

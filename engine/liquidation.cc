@@ -82,19 +82,6 @@ RequiredSize perp_required(const State& state, const Account& account, MarketId 
   return required;
 }
 
-Int perp_allowed(const State& state, const Policy& policy, MarketId market, const Int& abs_base,
-                 const Health& maint, const Int& required) {
-  switch (policy.kind) {
-    case PolicyKind::Partial: return required;
-    case PolicyKind::Full: return abs_base;
-    case PolicyKind::CloseFactor: break;
-  }
-  if (health_factor_below(maint, policy.full_liquidation_hf)) return abs_base;
-  const Int& lot = state.markets.at(market).params.lot_size;
-  Int allowed = cdiv(muldiv_ceil(abs_base, policy.close_factor, wad()), lot) * lot;  // roundup_lot
-  return allowed < abs_base ? allowed : abs_base;
-}
-
 namespace {
 
 // seize_exact(r) = r · base_numerator · (WAD + bonus_C) / (base_denominator · WAD),
@@ -163,18 +150,6 @@ Int token_required(const State& state, const Account& account, AssetId liability
     return total.sign() >= 0;
   };
   return lower_bound_search(cap, ok);
-}
-
-Int token_allowed(const Policy& policy, const Int& abs_debt, const Health& maint, const Int& required,
-                  const Int& cap) {
-  switch (policy.kind) {
-    case PolicyKind::Partial: return required;
-    case PolicyKind::Full: return cap;
-    case PolicyKind::CloseFactor: break;
-  }
-  if (health_factor_below(maint, policy.full_liquidation_hf)) return cap;
-  Int allowed = muldiv_ceil(abs_debt, policy.close_factor, wad());
-  return allowed < cap ? allowed : cap;
 }
 
 bool exhausted(const State& state, const Account& account) {

@@ -53,9 +53,7 @@ struct RequiredSize {
 // s*: the smallest lot-aligned close after which H_target ≥ 0.
 // REQUIRES the account holds a position in `market` and is evaluable.
 RequiredSize perp_required(const State& state, const Account& account, MarketId market);
-// What the policy allows (its own rule, whatever s* is).
-Int perp_allowed(const State& state, const Policy& policy, MarketId market, const Int& abs_base,
-                 const Health& maint, const Int& required);
+// What the policy in force allows: engine/policy.h.
 
 // ---- token (SPEC §5.2) ------------------------------------------------------
 
@@ -70,8 +68,6 @@ Int token_repay_cap(const State& state, const Account& account, AssetId liabilit
 // r*: the smallest repay in [1, cap] after which H_target ≥ 0 (cap when none). REQUIRES cap ≥ 1.
 Int token_required(const State& state, const Account& account, AssetId liability, AssetId collateral,
                    const Int& cap);
-Int token_allowed(const Policy& policy, const Int& abs_debt, const Health& maint, const Int& required,
-                  const Int& cap);
 
 // ---- bankruptcy (SPEC §5.4) ---------------------------------------------------
 

@@ -8,6 +8,7 @@
 
 #include "engine/liquidation.h"
 #include "engine/params.h"
+#include "engine/policy.h"
 
 namespace liql {
 namespace {
@@ -216,7 +217,8 @@ uint32_t flag_for(Reason reason) {
 // state rules of the event's row and §5.
 class Step {
  public:
-  Step(State& state, uint64_t ts, Outcome& outcome) : state_(state), ts_(ts), outcome_(outcome), journal_(state) {}
+  Step(State& state, uint64_t ts, Outcome& outcome, const LiquidationRule* pinned, bool keeper)
+      : state_(state), ts_(ts), outcome_(outcome), journal_(state), pinned_(pinned), keeper_(keeper) {}
 
   Reason run(const fb::Event& event);
   void update_totals() { journal_.update_totals(); }
@@ -225,6 +227,11 @@ class Step {
 
  private:
   bool observe() const { return state_.protocol.mode == Mode::Observe; }
+  // A recorded liquidation of observe mode: applied as recorded and judged.
+  // The what-if keeper's own liquidations are sized as in enforce mode.
+  bool recorded() const { return observe() && !keeper_; }
+  // The rule that sizes a liquidation: the pinned one, else the policy in force.
+  std::unique_ptr<LiquidationRule> own_rule() const { return pinned_ ? nullptr : rule_for(state_.protocol.policy); }
 
   // A health or price rule: rejects in enforce mode; in observe mode the
   // event happened, so the rule only leaves a flag (SPEC §5.5).
@@ -273,6 +280,8 @@ class Step {
   const uint64_t ts_;
   Outcome& outcome_;
   Journal journal_;
+  const LiquidationRule* pinned_;
+  const bool keeper_;
 };
 
 Reason Step::run(const fb::Event& event) {
@@ -511,15 +520,16 @@ Reason Step::reject_liquidation(LiquidationAudit& audit, Reason reason) {
 // judges with the last prices it has, and cannot judge without them.
 Reason Step::stale_account(LiquidationAudit& audit, bool fresh) {
   if (fresh) return Reason::None;
-  if (!observe()) return Reason::StaleOracle;
+  if (!recorded()) return Reason::StaleOracle;
   if (!audit.pre) return Reason::InvalidRecord;
   outcome_.flags |= kFlagStaleOracle;
   return Reason::None;
 }
 
-// The liquidator must end evaluable and with H_init ≥ 0 (not checked in observe mode).
+// The liquidator must end evaluable and with H_init ≥ 0 (not checked in
+// observe mode, nor for the what-if keeper).
 Reason Step::check_liquidator(AccountId liquidator) {
-  if (observe()) return Reason::None;
+  if (observe() || keeper_) return Reason::None;
   const Account& account = state_.accounts.at(liquidator);
   if (!evaluable(state_, account, ts_)) return Reason::StaleOracle;
   if (h_init(account).sign() < 0) return Reason::LiquidatorUnhealthy;
@@ -604,7 +614,7 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   const Account* account = state_.account(event.account());
   if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
   const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (observe() && priced(state_, *account))) audit.pre = snapshot(*account);
+  if (fresh || (recorded() && priced(state_, *account))) audit.pre = snapshot(*account);
 
   if (!valid_limit(event.max_base(), audit.requested)) {
     return reject_liquidation(audit, impossible(Reason::InvalidAmount));
@@ -618,20 +628,22 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   const bool long_position = position->base.sign() > 0;
   const bool liquidatable =
       audit.pre->status == AccountStatus::Liquidatable || audit.pre->status == AccountStatus::Bankrupt;
-  if (!liquidatable && !observe()) return reject_liquidation(audit, Reason::NotLiquidatable);
+  if (!liquidatable && !recorded()) return reject_liquidation(audit, Reason::NotLiquidatable);
   if (liquidatable) {
     RequiredSize required = perp_required(state_, *account, event.market());
     if (required.dust_rule) audit.flags |= kFlagDustRule;
     audit.required = required.size;
-    audit.allowed = perp_allowed(state_, state_.protocol.policy, event.market(), abs_base,
-                                 account_health(state_, *account, Level::Maint), required.size);
+    const Health maint = account_health(state_, *account, Level::Maint);
+    const auto own = own_rule();
+    audit.allowed = (pinned_ ? *pinned_ : *own)
+                        .perp_allowed(PerpCase{state_, *account, event.market(), abs_base, maint, required.size});
   } else {
     audit.required = Int(0);  // observe mode: nothing had to be closed
     audit.allowed = Int(0);
   }
 
   Int executed;
-  if (!observe()) {
+  if (!recorded()) {
     executed = *audit.allowed;
     if (audit.requested && *audit.requested < executed) executed = *audit.requested;
     if (executed != abs_base) executed = fdiv(executed, params.lot_size) * params.lot_size;
@@ -649,7 +661,7 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   const PerpTransfer transfer = perp_transfer(state_, event.market(), executed);
   const Int computed_penalty = perp_penalty(state_, event.market(), transfer.floor);
   Int penalty = computed_penalty;
-  if (observe() && event.penalty() != nullptr) {
+  if (recorded() && event.penalty() != nullptr) {
     auto recorded = read_units(event.penalty(), state_.quote_decimals());
     if (!recorded || recorded->sign() < 0) return reject_liquidation(audit, Reason::InvalidRecord);
     if (*recorded != penalty) audit.flags |= kFlagPenaltyMismatch;
@@ -708,7 +720,7 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   const Account* account = state_.account(event.account());
   if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
   const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (observe() && priced(state_, *account))) audit.pre = snapshot(*account);
+  if (fresh || (recorded() && priced(state_, *account))) audit.pre = snapshot(*account);
 
   if (!valid_limit(event.max_repay(), audit.requested)) {
     return reject_liquidation(audit, impossible(Reason::InvalidAmount));
@@ -723,20 +735,23 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   // the prices are judged: it uses the stored prices of L and C. Without one of
   // them the account is not evaluable and STALE_ORACLE follows.
   const bool both_priced = asset_price_seen(l).has_value() && asset_price_seen(c).has_value();
-  if (both_priced && !observe() && token_repay_cap(state_, *account, l, c).sign() < 1) {
+  if (both_priced && !recorded() && token_repay_cap(state_, *account, l, c).sign() < 1) {
     return reject_liquidation(audit, Reason::NothingToLiquidate);
   }
   if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
 
   const bool liquidatable =
       audit.pre->status == AccountStatus::Liquidatable || audit.pre->status == AccountStatus::Bankrupt;
-  if (!liquidatable && !observe()) return reject_liquidation(audit, Reason::NotLiquidatable);
+  if (!liquidatable && !recorded()) return reject_liquidation(audit, Reason::NotLiquidatable);
   // Past the price check every price the account holds is present.
   const Int cap = token_repay_cap(state_, *account, l, c);
   if (liquidatable && cap.sign() >= 1) {
     audit.required = token_required(state_, *account, l, c, cap);
-    audit.allowed = token_allowed(state_.protocol.policy, abs(debt), account_health(state_, *account, Level::Maint),
-                                  *audit.required, cap);
+    const Health maint = account_health(state_, *account, Level::Maint);
+    const Int abs_debt = abs(debt);
+    const auto own = own_rule();
+    audit.allowed = (pinned_ ? *pinned_ : *own)
+                        .token_allowed(TokenCase{state_, *account, l, c, abs_debt, maint, *audit.required, cap});
   } else {
     audit.required = Int(0);
     audit.allowed = Int(0);
@@ -744,7 +759,7 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
 
   Int repaid;
   Seizure seizure;
-  if (!observe()) {
+  if (!recorded()) {
     repaid = *audit.allowed;
     if (audit.requested && *audit.requested < repaid) repaid = *audit.requested;
     if (repaid.sign() <= 0) return reject_liquidation(audit, Reason::InvalidAmount);
@@ -773,7 +788,7 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
 
   Account& target = journal_.existing(event.account());
   Account& liquidator = journal_.open(event.liquidator());
-  if ((liquidator.balance(l) - repaid).sign() < 0 && !liability->params.borrowable) {
+  if (!keeper_ && (liquidator.balance(l) - repaid).sign() < 0 && !liability->params.borrowable) {
     if (Reason reason = rule(Reason::InsufficientBalance); reason != Reason::None) {
       return reject_liquidation(audit, reason);
     }
@@ -837,16 +852,16 @@ Reason Step::absorb(const fb::Absorb& event) {
   const Account* account = state_.account(event.account());
   if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
   const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (observe() && priced(state_, *account))) audit.pre = snapshot(*account);
+  if (fresh || (recorded() && priced(state_, *account))) audit.pre = snapshot(*account);
   // Observe mode cannot close out what it cannot value, nor a position.
-  if (observe() && (!audit.pre || !account->positions.empty())) {
+  if (recorded() && (!audit.pre || !account->positions.empty())) {
     return reject_liquidation(audit, Reason::InvalidRecord);
   }
   if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
   const bool bankrupt = audit.pre->status == AccountStatus::Bankrupt;
-  if (!bankrupt && !observe()) return reject_liquidation(audit, Reason::NotLiquidatable);
+  if (!bankrupt && !recorded()) return reject_liquidation(audit, Reason::NotLiquidatable);
   if (!exhausted(state_, *account)) {
-    if (!observe()) return reject_liquidation(audit, Reason::NotExhausted);
+    if (!recorded()) return reject_liquidation(audit, Reason::NotExhausted);
     audit.flags |= kFlagNotExhausted;  // recorded anyway: the seizable value goes to insurance too
   }
   Account& target = journal_.existing(event.account());
@@ -859,8 +874,17 @@ Reason Step::absorb(const fb::Absorb& event) {
 }  // namespace
 
 Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
+  Outcome outcome = run(event, false);
+  state_.seq = seq;
+  state_.ts = event.ts();
+  return outcome;
+}
+
+Outcome Machine::apply_keeper(const fb::Event& event) { return run(event, true); }
+
+Outcome Machine::run(const fb::Event& event, bool keeper) {
   Outcome outcome;
-  Step step(state_, event.ts(), outcome);
+  Step step(state_, event.ts(), outcome, pinned_.get(), keeper);
   try {
     outcome.reason = step.run(event);
     if (outcome.applied()) step.update_totals();
@@ -880,8 +904,6 @@ Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
     outcome.audit->flags |= outcome.flags;
     outcome.flags = outcome.audit->flags;
   }
-  state_.seq = seq;
-  state_.ts = event.ts();
   return outcome;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/liquidation.h"
+#include "engine/policy.h"
 #include "tests/engine_fixtures.h"
 
 namespace liql {
@@ -30,6 +31,19 @@ Policy partial_policy() { return Policy{PolicyKind::Partial, Int(0), Int(0)}; }
 Policy full_policy() { return Policy{PolicyKind::Full, Int(0), Int(0)}; }
 Policy close_factor_policy(std::string_view close_factor, std::string_view full_hf) {
   return Policy{PolicyKind::CloseFactor, W(close_factor), W(full_hf)};
+}
+
+// The SPEC §5.3 policies through the rule objects the machine uses (engine/policy.h);
+// they read neither the account nor, for tokens, the state.
+Int perp_allowed(const State& state, const Policy& policy, MarketId market, const Int& abs_base, const Health& maint,
+                 const Int& required) {
+  const Account none;
+  return rule_for(policy)->perp_allowed(PerpCase{state, none, market, abs_base, maint, required});
+}
+Int token_allowed(const Policy& policy, const Int& abs_debt, const Health& maint, const Int& required, const Int& cap) {
+  const State none_state;
+  const Account none;
+  return rule_for(policy)->token_allowed(TokenCase{none_state, none, 0, 0, abs_debt, maint, required, cap});
 }
 
 // H_target of `account` in `state` with its position in market 1 replaced.
