@@ -700,8 +700,8 @@ std::string whatif_json(const WhatIfResult& result) {
     out["policy"] = v.policy;
     out["liquidations"] = v.liquidations;
     out["accounts_liquidated"] = v.accounts_liquidated;
-    out["accounts_kept_position"] = v.accounts_kept_position;
     out["accounts_closed"] = v.accounts_closed;
+    out["accounts_kept_position"] = v.accounts_kept_position;
     out["closed_notional"] = to_string(v.closed_notional);
     out["penalties"] = to_string(v.penalties);
     out["bankruptcies"] = v.bankruptcies;
@@ -711,12 +711,8 @@ std::string whatif_json(const WhatIfResult& result) {
     for (const auto& [asset, amount] : v.bad_debt) bad_debt[amount_map_json_key(asset)] = to_string(amount);
     for (const auto& [asset, amount] : v.insurance) insurance[amount_map_json_key(asset)] = to_string(amount);
     out["bad_debt"] = bad_debt;
-    out["bad_debt_value"] = to_string(v.bad_debt_value);
     out["insurance"] = insurance;
-    out["max_cascade_depth"] = v.max_cascade_depth;
-    out["cascade_rounds"] = v.cascade_rounds;
-    out["truncated_cascades"] = v.truncated_cascades;
-    out["user_equity"] = to_string(v.user_equity);
+    out["bad_debt_value"] = to_string(v.bad_debt_value);
     nlohmann::ordered_json instruments = nlohmann::ordered_json::array();
     for (const InstrumentStats& s : v.instruments) {
       nlohmann::ordered_json i;
@@ -729,6 +725,10 @@ std::string whatif_json(const WhatIfResult& result) {
       instruments.push_back(std::move(i));
     }
     out["instruments"] = instruments;
+    out["max_cascade_depth"] = v.max_cascade_depth;
+    out["cascade_rounds"] = v.cascade_rounds;
+    out["truncated_cascades"] = v.truncated_cascades;
+    out["user_equity"] = to_string(v.user_equity);
     out["exogenous_applied"] = v.exogenous_applied;
     out["exogenous_rejected"] = v.exogenous_rejected;
     out["keeper_rejected"] = v.keeper_rejected;

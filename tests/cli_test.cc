@@ -2,54 +2,22 @@
 // their output formats, exit codes and error messages.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli_run.h"
 #include "tests/test_dirs.h"
 
 namespace liql {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;  // stdout, then stderr after the marker when asked
-};
-
-// Runs the CLI through the shell; stderr is captured into `err` when given.
-CliRun cli(const std::string& arguments, const std::string& err_path = "") {
-  const std::string command =
-      std::string(LIQL_CLI_PATH) + " " + arguments + (err_path.empty() ? " 2>/dev/null" : " 2>" + err_path);
-  CliRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer;
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
+using testing::cli;
+using testing::CliRun;
+using testing::lines_of;
+using testing::slurp;
 
 // SPEC §8's example, with close_factor policy in force.
 const char* kExample = R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
