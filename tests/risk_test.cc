@@ -5,7 +5,6 @@
 // and the command line.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <boost/multiprecision/cpp_int.hpp>
 
@@ -23,6 +22,7 @@
 #include "replay/generate.h"
 #include "replay/replay.h"
 #include "replay/risk.h"
+#include "tests/cli_run.h"
 #include "tests/engine_fixtures.h"
 #include "tests/test_dirs.h"
 
@@ -584,6 +584,7 @@ TEST(RiskGenerated, SameStateSameOutput) {
 
 // ---- the command line -----------------------------------------------------------------
 
+// tests/cli_run.h's run, with what went to stderr.
 struct CliRun {
   int exit_code = -1;
   std::string out, err;
@@ -591,17 +592,8 @@ struct CliRun {
 
 CliRun cli(const testing::ScratchDir& dir, const std::string& arguments) {
   const std::string err_path = dir.path("stderr.txt");
-  CliRun run;
-  FILE* pipe = ::popen((std::string(LIQL_CLI_PATH) + " " + arguments + " 2>" + err_path).c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer;
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  run.err.assign(std::istreambuf_iterator<char>(err), {});
-  return run;
+  const testing::CliRun run = testing::cli(arguments, err_path);
+  return CliRun{run.exit_code, run.out, testing::slurp(err_path)};
 }
 
 // SPEC §8's example: seq 8 is the trade at 2000, seq 9 the price 1800, seq 10
