@@ -26,6 +26,9 @@
 //      which for a range this long works a batch ahead on its own thread;
 //   6. replay: liql::replay from genesis (that read, overlapped with
 //      Machine::apply on the calling thread);
+//   6b. risk: `liqledger risk --format json` on the head (a replay from
+//      genesis, then the pass over every account with each JSON line
+//      formatted, not printed), against the plain replay;
 //   7. replay + audit: replay with a visitor that builds the audit record of
 //      every liquidation event, state hash included (EventView::hash), as
 //      `liqledger audit` does (without printing); the time spent in the state
@@ -70,10 +73,11 @@
 #include <vector>
 
 #include "replay/audit.h"
-#include "replay/whatif.h"
 #include "replay/generate.h"
 #include "replay/jsonl_import.h"
 #include "replay/replay.h"
+#include "replay/risk.h"
+#include "replay/whatif.h"
 #include "schemas/event_types.h"
 
 namespace liql {
@@ -581,6 +585,43 @@ ReplayResult replay_ledger(const std::string& path, ReplayMode mode, Ledger* sna
   return result;
 }
 
+// `liqledger risk --format json` on the head: the state (replayed from
+// genesis like the plain replay, not from a snapshot: the worst case), then
+// the pass over every account with each JSON line formatted (not printed)
+// and the table's summary.
+struct RiskRun {
+  Sample total;  // replay + pass
+  Sample pass;
+  uint64_t events = 0, accounts = 0, lines = 0, crossings = 0, bytes = 0;
+  Hash state_hash{};
+};
+
+RiskRun risk_ledger(const std::string& path) {
+  RiskRun result;
+  std::unique_ptr<Ledger> ledger = open_reader(path);
+  Machine machine;
+  ReplayCounts counts;
+  const Stopwatch total;
+  check(replay(*ledger, kHeadSeq, &machine, &counts), "replay for risk");
+  const Stopwatch pass;
+  RiskOptions options;
+  options.within = Int(10) * wad();
+  const RiskSummary summary = risk_pass(machine.state(), options, [&](const AccountRisk& risk) {
+    for (const RiskLine& line : risk.lines) {
+      result.bytes += risk_json_line(line).size() + 1;
+      result.lines += 1;
+      result.crossings += line.crossing ? 1 : 0;
+    }
+  });
+  result.bytes += risk_table(machine.state(), summary, options).size();
+  result.pass = pass.elapsed();
+  result.total = total.elapsed();
+  result.events = machine.state().seq;
+  result.accounts = summary.accounts;
+  result.state_hash = state_hash(machine.state());
+  return result;
+}
+
 // The policy lab as `liqledger whatif` runs it (without printing): three
 // variants over one read of the log, with price impact.
 const std::vector<std::string> kBenchPolicies = {"partial", "full", "close_factor:0.5:0.95"};
@@ -720,6 +761,16 @@ int run(const Flags& flags) {
   }
   plain.bytes = record_bytes;
 
+  // 6b. risk, once, on the same ledger.
+  std::fprintf(stderr, "bench: risk\n");
+  const RiskRun risked = risk_ledger(ledger_path);
+  if (risked.state_hash != first->state_hash) die("the replay for risk reached a different state");
+  Row risk_row("risk: replay + pass (json lines)");
+  risk_row.baseline = &raw_scan;
+  risk_row.samples.push_back(risked.total);
+  risk_row.events = risked.events;
+  risk_row.bytes = record_bytes;
+
   // 7. Replay with the audit records, once.
   std::fprintf(stderr, "bench: replay + audit\n");
   ReplayResult audited = replay_ledger(ledger_path, ReplayMode::Audit, nullptr, 0, flags.audit_budget_s);
@@ -778,7 +829,8 @@ int run(const Flags& flags) {
 
   print_header();
   for (const Row* row :
-       {&raw_append, &ledger_append, &raw_scan, &ledger_read, &plain, &audit_row, &trace_row, &whatif_row}) {
+       {&raw_append, &ledger_append, &raw_scan, &ledger_read, &plain, &risk_row, &audit_row, &trace_row,
+        &whatif_row}) {
     print_row(*row);
   }
   if (flags.repeat > 1) {
@@ -818,6 +870,15 @@ int run(const Flags& flags) {
     std::printf("recovery: %" PRIu64 " events or fewer, no snapshot to restore from\n", kDefaultSnapshotEvery);
   }
   auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
+  // The risk issue: `risk` over the accounts in under 3 × one plain replay of them.
+  const double risk_vs_plain = risked.total.seconds / plain.median().seconds;
+  std::printf("\nrisk: %" PRIu64 " accounts, %" PRIu64 " lines (%" PRIu64 " with a crossing), %.1f MB of JSON lines; "
+              "replay + pass %.3f s wall (%.3f s cpu), the pass alone %.3f s (%.3f s cpu, %.2f µs per account); "
+              "risk ÷ plain replay %.3f (< 3: %s)\n",
+              risked.accounts, risked.lines, risked.crossings, risked.bytes / 1e6, risked.total.seconds,
+              risked.total.cpu_seconds, risked.pass.seconds, risked.pass.cpu_seconds,
+              1e6 * risked.pass.seconds / std::max<uint64_t>(risked.accounts, 1), risk_vs_plain,
+              verdict(risk_vs_plain < 3));
   // Issue 8: the commitment's cost, against the plain replay of the same run.
   const double audit_vs_plain = audit_row.rate() / plain.rate();
   const double trace_vs_plain = trace_row.rate() / plain.rate();

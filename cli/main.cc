@@ -18,6 +18,7 @@
 #include "replay/proof.h"
 #include "replay/whatif.h"
 #include "replay/replay.h"
+#include "replay/risk.h"
 #include "schemas/event_types.h"
 
 namespace liql {
@@ -236,6 +237,36 @@ int run_verify_proof(const std::string& file, const std::string& expected_hash) 
   return 0;
 }
 
+// `risk`: the state at --at, then one pass over the accounts (replay/risk.h).
+int run_risk(const std::string& db, uint64_t at, const std::string& within, const std::string& format) {
+  RiskOptions options;
+  options.progress = 100'000;
+  if (!within.empty() && !(options.within = parse_percent(within))) {
+    return fail("--within: '" + within + "' is not a positive decimal percent (e.g. 10 or 2.5)");
+  }
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  if (at != kHeadSeq && at > ledger->head().seq) {
+    return fail(fmt::format("--at {}: beyond the head of the log (seq {})", at, ledger->head().seq));
+  }
+  Machine machine;
+  ReplayCounts counts;
+  if (Status s = load_state(*ledger, at, &machine, &counts, kProgressEvery); !s.is_ok()) return fail(s.to_string());
+  if (!machine.state().has_genesis()) return fail(fmt::format("no genesis at seq {}", machine.state().seq));
+  if (format == "csv") std::printf("%s\n", risk_csv_header().c_str());
+  std::function<void(const AccountRisk&)> print;
+  if (format != "table") {
+    print = [&](const AccountRisk& risk) {
+      for (const RiskLine& line : risk.lines) {
+        std::printf("%s\n", (format == "json" ? risk_json_line(line) : risk_csv_line(line)).c_str());
+      }
+    };
+  }
+  const RiskSummary summary = risk_pass(machine.state(), options, print);
+  if (format == "table") std::printf("%s", risk_table(machine.state(), summary, options).c_str());
+  return 0;
+}
+
 // Bad input (an unknown policy, a malformed impact file): a message and exit 2, nothing run.
 int bad_input(const std::string& message) {
   std::fprintf(stderr, "liqledger: %s\n", message.c_str());
@@ -363,6 +394,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_flag("--progress", generate_options.progress, "progress lines on stderr");
 
+  uint64_t risk_at = kHeadSeq;
+  std::string risk_within, risk_format = "table";
+  auto* risk = app.add_subcommand(
+      "risk", "per account and instrument, the exact price at which H_maint crosses 0 (docs/WHATIF.md)");
+  risk->add_option("DB", db, "ledger directory")->required();
+  risk->add_option("--at", risk_at, "as of this seq (default: the head)");
+  risk->add_option("--within", risk_within, "table: the accounts whose nearest crossing is within PCT % of the price");
+  risk->add_option("--format", risk_format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+
   WhatIfFlags whatif_flags;
   auto* whatif = app.add_subcommand(
       "whatif", "replay the log under other liquidation rules with a backstop keeper and price impact (docs/WHATIF.md)");
@@ -386,6 +426,7 @@ int main(int argc, char** argv) {
   if (generate->parsed()) return run_generate(generate_options);
   if (prove->parsed()) return run_prove(db, account_id, at);
   if (verify_proof->parsed()) return run_verify_proof(file, expected_hash);
+  if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format);
   if (whatif->parsed()) return run_whatif_cmd(db, whatif_flags);
   return 1;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Runs the liqledger binary (LIQL_CLI_PATH, set by tests/CMakeLists.txt)
 // through the shell, for the tests that check command lines end to end
-// (cli_test, whatif_test).
+// (cli_test, whatif_test, risk_test).
 
 #include <string>
 #include <vector>
