@@ -16,6 +16,7 @@
 #include "replay/generate.h"
 #include "replay/jsonl_export.h"
 #include "replay/proof.h"
+#include "replay/report.h"
 #include "replay/whatif.h"
 #include "replay/replay.h"
 #include "replay/risk.h"
@@ -29,6 +30,13 @@ constexpr uint64_t kProgressEvery = 1'000'000;
 int fail(const std::string& message) {
   std::fprintf(stderr, "liqledger: %s\n", message.c_str());
   return 1;
+}
+
+// Bad input (a malformed flag value, an unknown policy, a malformed impact
+// file): a message and exit 2, before any work.
+int bad_input(const std::string& message) {
+  std::fprintf(stderr, "liqledger: %s\n", message.c_str());
+  return 2;
 }
 
 Status open_ledger(const std::string& path, bool writer, bool sync, std::unique_ptr<Ledger>* ledger) {
@@ -242,12 +250,12 @@ int run_risk(const std::string& db, uint64_t at, const std::string& within, cons
   RiskOptions options;
   options.progress = 100'000;
   if (!within.empty() && !(options.within = parse_percent(within))) {
-    return fail("--within: '" + within + "' is not a positive decimal percent (e.g. 10 or 2.5)");
+    return bad_input("--within: '" + within + "' is not a positive decimal percent (e.g. 10 or 2.5)");
   }
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   if (at != kHeadSeq && at > ledger->head().seq) {
-    return fail(fmt::format("--at {}: beyond the head of the log (seq {})", at, ledger->head().seq));
+    return bad_input(fmt::format("--at {}: beyond the head of the log (seq {})", at, ledger->head().seq));
   }
   Machine machine;
   ReplayCounts counts;
@@ -267,12 +275,6 @@ int run_risk(const std::string& db, uint64_t at, const std::string& within, cons
   return 0;
 }
 
-// Bad input (an unknown policy, a malformed impact file): a message and exit 2, nothing run.
-int bad_input(const std::string& message) {
-  std::fprintf(stderr, "liqledger: %s\n", message.c_str());
-  return 2;
-}
-
 struct WhatIfFlags {
   std::vector<std::string> policies;
   std::string impact_file;
@@ -281,21 +283,32 @@ struct WhatIfFlags {
   uint64_t to = kHeadSeq;
 };
 
-int run_whatif_cmd(const std::string& db, const WhatIfFlags& flags) {
-  WhatIfOptions options;
-  options.policies = flags.policies;
-  options.to_seq = flags.to;
-  options.series = !flags.series_dir.empty();
-  options.progress = true;
+// The options shared by whatif and report; false (after the message) on bad input.
+bool whatif_options(const WhatIfFlags& flags, WhatIfOptions* options) {
+  options->policies = flags.policies;
+  options->to_seq = flags.to;
+  options->progress = true;
   for (const std::string& spec : flags.policies) {
     std::string error;
-    if (!make_rule(spec, &error)) return bad_input("--policy " + spec + ": " + error);
+    if (!make_rule(spec, &error)) {
+      bad_input("--policy " + spec + ": " + error);
+      return false;
+    }
   }
   if (!flags.impact_file.empty()) {
     std::string text, error;
-    if (!read_input(flags.impact_file, &text)) return bad_input("cannot read " + flags.impact_file);
-    if (!parse_impact(text, &options.impact, &error)) return bad_input(flags.impact_file + ": " + error);
+    if (!read_input(flags.impact_file, &text) || !parse_impact(text, &options->impact, &error)) {
+      bad_input(flags.impact_file + ": " + (error.empty() ? "cannot read it" : error));
+      return false;
+    }
   }
+  return true;
+}
+
+int run_whatif_cmd(const std::string& db, const WhatIfFlags& flags) {
+  WhatIfOptions options;
+  if (!whatif_options(flags, &options)) return 2;
+  options.series = !flags.series_dir.empty();
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   WhatIfResult result;
@@ -319,6 +332,23 @@ int run_whatif_cmd(const std::string& db, const WhatIfFlags& flags) {
   } else {
     std::fputs(whatif_table(result).c_str(), stdout);
   }
+  return 0;
+}
+
+int run_report(const std::string& db, WhatIfFlags flags, const std::string& out_path) {
+  if (flags.policies.empty()) flags.policies = {"partial", "full", "close_factor:0.5:0.95", "aave-v3.3"};
+  WhatIfOptions options;
+  if (!whatif_options(flags, &options)) return 2;
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
+  std::string html;
+  if (Status s = build_report(*ledger, db, options, &html); !s.is_ok()) {
+    return s.code() == Status::Code::InvalidArgument ? bad_input(s.message()) : fail(s.to_string());
+  }
+  std::ofstream out(out_path, std::ios::binary);
+  out << html;
+  if (!out.flush()) return fail("cannot write " + out_path);
+  std::printf("report: %s (%zu bytes)\n", out_path.c_str(), html.size());
   return 0;
 }
 
@@ -416,6 +446,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json", "csv"}));
   whatif->add_option("--series", whatif_flags.series_dir, "write one CSV per variant over time into this directory");
 
+  WhatIfFlags report_flags;
+  std::string report_out;
+  auto* report = app.add_subcommand(
+      "report", "one self-contained HTML file: price paths, the variants side by side, the liquidation map, the audit");
+  report->add_option("DB", db, "ledger directory")->required();
+  report->add_option("--out", report_out, "the HTML file to write")->required();
+  report->add_option("--policy", report_flags.policies,
+                     "as for whatif (default: partial, full, close_factor:0.5:0.95, aave-v3.3)");
+  report->add_option("--impact", report_flags.impact_file, "price impact JSON (docs/WHATIF.md); default: none");
+
   CLI11_PARSE(app, argc, argv);
   if (append->parsed()) return run_append(db, file, sync, snapshot_every);
   if (verify_cmd->parsed()) return run_verify(db);
@@ -428,5 +468,6 @@ int main(int argc, char** argv) {
   if (verify_proof->parsed()) return run_verify_proof(file, expected_hash);
   if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format);
   if (whatif->parsed()) return run_whatif_cmd(db, whatif_flags);
+  if (report->parsed()) return run_report(db, report_flags, report_out);
   return 1;
 }

@@ -414,4 +414,47 @@ Int from_limbs(const uint64_t (&limbs)[4]) {
   return value;
 }
 
+Wide divide(const Wide& num, const Wide& den, Rounding rounding) {
+  switch (rounding) {
+    case Rounding::Floor:
+      return fdiv(num, den);
+    case Rounding::Ceil:
+      return cdiv(num, den);
+    case Rounding::TowardZero:
+      break;
+  }
+  return num / den;  // cpp_int's quotient truncates toward 0
+}
+
+std::string fixed_units(const Wide& units, unsigned digits) {
+  std::string text = (units.sign() < 0 ? Wide(-units) : units).str();
+  if (text.size() <= digits) text.insert(0, digits + 1 - text.size(), '0');
+  if (digits != 0) text.insert(text.size() - digits, 1, '.');
+  return units.sign() < 0 ? "-" + text : text;
+}
+
+std::string fixed_decimal(const Wide& num, const Wide& den, unsigned digits, Rounding rounding) {
+  const Wide units = divide(num * pow10_wide(digits), den, rounding);
+  const std::string text = fixed_units(units, digits);
+  return units.is_zero() && num.sign() < 0 ? "-" + text : text;
+}
+
+int compare_fractions(Wide a, Wide b, Wide c, Wide d) {
+  // Compare the integer parts; when they are equal, a/b vs c/d has the sign of
+  // (a mod b)/b vs (c mod d)/d, which is that of d/(c mod d) vs b/(a mod b).
+  // The denominators shrink like Euclid's: a few steps.
+  for (;;) {
+    Wide qa, ra, qc, rc;
+    boost::multiprecision::divide_qr(a, b, qa, ra);
+    boost::multiprecision::divide_qr(c, d, qc, rc);
+    if (qa != qc) return qa < qc ? -1 : 1;
+    if (ra.is_zero() || rc.is_zero()) return ra.is_zero() == rc.is_zero() ? 0 : ra.is_zero() ? -1 : 1;
+    Wide next_c = std::move(b);
+    a = std::move(d);
+    b = std::move(rc);
+    c = std::move(next_c);
+    d = std::move(ra);
+  }
+}
+
 }  // namespace liql

@@ -89,4 +89,23 @@ inline std::string to_string(const Int& value) { return value.str(); }
 void to_limbs(const Int& value, uint64_t (&limbs)[4]);
 Int from_limbs(const uint64_t (&limbs)[4]);
 
+// ---- exact decimals of a fraction (display; every digit exact) ----
+
+enum class Rounding : uint8_t { Floor, Ceil, TowardZero };
+
+// num / den rounded to an integer as stated. REQUIRES den > 0.
+Wide divide(const Wide& num, const Wide& den, Rounding rounding);
+// An integer count of 10^-digits as a decimal with exactly `digits`
+// fractional digits: (−1234567, 4) → "-123.4567", (15·10^20, 18) →
+// "1500.000000000000000000".
+std::string fixed_units(const Wide& units, unsigned digits);
+// num / den as a decimal with exactly `digits` fractional digits, the last one
+// rounded as stated; a nonzero value keeps its sign even when every digit
+// rounds to 0 ("-0.0000"). REQUIRES den > 0; throws std::overflow_error when
+// num · 10^digits exceeds Wide.
+std::string fixed_decimal(const Wide& num, const Wide& den, unsigned digits, Rounding rounding);
+// a/b against c/d exactly, without forming a·d or c·b (nothing can overflow):
+// −1, 0 or +1. REQUIRES a, c ≥ 0 and b, d > 0.
+int compare_fractions(Wide a, Wide b, Wide c, Wide d);
+
 }  // namespace liql

@@ -42,6 +42,10 @@ struct Sensitivity {
 
 }  // namespace
 
+std::string instrument_name(Instrument instrument) {
+  return (instrument.kind == Instrument::Kind::Asset ? "asset:" : "market:") + std::to_string(instrument.id);
+}
+
 KeeperIndex::Book& KeeperIndex::book(Instrument instrument) { return books_[instrument]; }
 
 KeeperIndex::PriceKey KeeperIndex::key_of(const Int& price) {

@@ -54,6 +54,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/outcome.h"
@@ -71,6 +72,8 @@ struct Instrument {
   static Instrument market(MarketId id) { return Instrument{Kind::Market, id}; }
   auto operator<=>(const Instrument&) const = default;
 };
+// "asset:X" | "market:M", as the what-if and risk outputs name instruments.
+std::string instrument_name(Instrument instrument);
 
 struct KeeperStats {
   uint64_t updates = 0;                  // price updates processed (on_price)

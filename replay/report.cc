@@ -1,5 +1,8 @@
 #include "replay/report.h"
 
+#include "replay/replay.h"
+#include "replay/risk.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -444,6 +447,41 @@ std::string render_report(const ReportInput& input) {
   side_by_side(out, c);
   out += "</body>\n</html>\n";
   return out;
+}
+
+Status build_report(Ledger& ledger, const std::string& title, WhatIfOptions options, std::string* html) {
+  options.series = true;
+  WhatIfResult whatif;
+  if (Status s = run_whatif(ledger, options, &whatif); !s.is_ok()) return s;
+  ReportInput input;
+  input.title = title;
+  input.whatif = &whatif;
+  Machine machine;
+  ReplayCounts counts;
+  if (options.progress) std::fprintf(stderr, "report: the log's own audit\n");
+  auto visit = [&](const EventView& view) {
+    if (view.outcome.audit) input.audit.add(*view.outcome.audit);
+    return Status::ok();
+  };
+  if (Status s = replay(ledger, whatif.seq, &machine, &counts, visit); !s.is_ok()) return s;
+  if (options.progress) std::fprintf(stderr, "report: the liquidation map at seq %llu\n",
+                                     static_cast<unsigned long long>(whatif.seq));
+  const State& state = machine.state();
+  for (const auto& [instrument, buckets] : risk_pass(state, RiskOptions{}).map) {
+    LiquidationMapRow row;
+    const std::string& symbol = instrument.kind == Instrument::Kind::Asset
+                                    ? state.assets.at(instrument.id).params.symbol
+                                    : state.markets.at(instrument.id).params.symbol;
+    row.instrument = symbol + " (" + instrument_name(instrument) + ")";
+    try {
+      for (const Wide& notional : buckets) row.buckets.push_back(narrow(notional));
+    } catch (const std::overflow_error&) {
+      return Status::invalid_argument("the liquidation map of " + row.instrument + " does not fit 256 bits");
+    }
+    input.liquidation_map.push_back(std::move(row));
+  }
+  *html = render_report(input);
+  return Status::ok();
 }
 
 }  // namespace liql

@@ -33,33 +33,11 @@
 
 namespace liql {
 
-// ---- exact decimals -------------------------------------------------------------------
-
-enum class Rounding : uint8_t { Floor, Ceil, TowardZero };
-
-// num / den rounded to an integer as stated. REQUIRES den > 0.
-Wide divide(const Wide& num, const Wide& den, Rounding rounding);
-// An integer count of 10^-digits as a decimal with exactly `digits`
-// fractional digits: (−1234567, 4) → "-123.4567", (15·10^20, 18) →
-// "1500.000000000000000000".
-std::string fixed_units(const Wide& units, unsigned digits);
-// num / den as a decimal with exactly `digits` fractional digits, the last one
-// rounded as stated; a nonzero value keeps its sign even when every digit
-// rounds to 0 ("-0.0000"). REQUIRES den > 0; throws std::overflow_error when
-// num · 10^digits exceeds Wide.
-std::string fixed_decimal(const Wide& num, const Wide& den, unsigned digits, Rounding rounding);
-// a/b against c/d exactly, without forming a·d or c·b (nothing can overflow):
-// −1, 0 or +1. REQUIRES a, c ≥ 0 and b, d > 0.
-int compare_fractions(Wide a, Wide b, Wide c, Wide d);
-
 // "2.5" → 2.5·10^18: a positive decimal with at most 18 fractional digits,
 // parsed exactly; nullopt for anything else.
 std::optional<Int> parse_percent(std::string_view text);
 
 // ---- the pass -------------------------------------------------------------------------
-
-// "asset:1", "market:2".
-std::string instrument_name(const Instrument& instrument);
 
 // One account and one instrument it holds.
 struct RiskLine {

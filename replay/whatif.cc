@@ -556,10 +556,6 @@ const ImpactParams* ImpactConfig::params(Instrument instrument) const {
   return fallback ? &*fallback : nullptr;
 }
 
-std::string instrument_name(Instrument instrument) {
-  return fmt::format("{}:{}", instrument.kind == Instrument::Kind::Asset ? "asset" : "market", instrument.id);
-}
-
 bool parse_impact(std::string_view json, ImpactConfig* config, std::string* error) {
   nlohmann::json root;
   try {
@@ -746,17 +742,10 @@ struct Row {
   std::vector<std::string> cells;
 };
 
-// Base units shown in whole units with exactly `shown` fractional digits,
-// rounded toward zero (the table is for reading; the JSON keeps every digit).
+// Base units in whole units with exactly `shown` fractional digits, rounded
+// toward zero (the table is for reading; the JSON keeps every digit).
 std::string fixed(const Int& units, unsigned decimals, unsigned shown) {
-  if (shown >= decimals) return format_units(units, decimals);
-  const Int& step = pow10(decimals - shown);
-  const Int truncated = (units.sign() < 0 ? -(abs(units) / step) : units / step);
-  std::string text = format_units(truncated, shown);
-  const size_t dot = text.find('.');
-  const size_t have = dot == std::string::npos ? 0 : text.size() - dot - 1;
-  if (shown > 0) text += std::string(dot == std::string::npos ? "." : "") + std::string(shown - have, '0');
-  return text;
+  return fixed_decimal(Wide(units), pow10_wide(decimals), shown, Rounding::TowardZero);
 }
 
 std::vector<Row> table_rows(const WhatIfResult& result) {

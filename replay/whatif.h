@@ -41,7 +41,6 @@ struct ImpactConfig {
 // Parses an impact file (docs/WHATIF.md). false with *error naming the field.
 bool parse_impact(std::string_view json, ImpactConfig* config, std::string* error);
 
-std::string instrument_name(Instrument instrument);  // "market:M" | "asset:X"
 
 // ---- results -----------------------------------------------------------------
 
