@@ -1,5 +1,7 @@
 #include "engine/keeper.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -103,8 +105,7 @@ void KeeperIndex::band(const State& state, const Account& account, Tracked& trac
   }
   try {
     const unsigned qd = state.quote_decimals();
-    std::vector<Sensitivity> terms;
-    terms.reserve(account.balances.size() + account.positions.size());
+    boost::container::small_vector<Sensitivity, 4> terms;
     int64_t rounding = 0;  // R: one unit per floored token term, two per perp term
     for (const auto& [asset, balance] : account.balances) {
       if (asset == kQuoteAsset) continue;  // price WAD forever: a constant term
