@@ -19,16 +19,4 @@ inline CliRun cli(const std::string& arguments, const std::string& err_path = ""
                    (err_path.empty() ? " 2>/dev/null" : " 2>" + err_path));
 }
 
-inline std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
 }  // namespace liql::testing

@@ -5,8 +5,37 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace liql::lines {
+
+// SPEC §8's example, verbatim (close_factor in force; seq 8 is the trade at
+// 2000, seq 9 the price 1800, seq 10 the liquidation of account 7), one event
+// per line, with a final newline.
+inline const std::string kSpec8Example = R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"set_protocol","ts":0,"policy":"close_factor","close_factor":"0.5","full_liquidation_hf":"0.95","liquidator_share":"0.5","insurance_share":"0.3"}
+{"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"}
+{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
+{"type":"price","ts":1000,"market":1,"price":"2000"}
+{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
+{"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"100000"}
+{"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"}
+{"type":"price","ts":4000,"market":1,"price":"1800"}
+{"type":"liquidate_perp","ts":5000,"liquidator":8,"account":7,"market":1}
+)";
+
+// The lines of a text block (no final empty line).
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
 
 inline const std::string kListEth =
     R"({"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"})";

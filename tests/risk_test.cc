@@ -23,6 +23,7 @@
 #include "replay/replay.h"
 #include "replay/risk.h"
 #include "tests/cli_run.h"
+#include "tests/event_lines.h"
 #include "tests/engine_fixtures.h"
 #include "tests/test_dirs.h"
 
@@ -596,25 +597,11 @@ CliRun cli(const testing::ScratchDir& dir, const std::string& arguments) {
   return CliRun{run.exit_code, run.out, testing::slurp(err_path)};
 }
 
-// SPEC §8's example: seq 8 is the trade at 2000, seq 9 the price 1800, seq 10
-// the liquidation of account 7 (after which no account holds a position).
-const char* kSpecExample =
-    R"({"type":"genesis","ts":0,"mode":"enforce","quote_symbol":"USDC","quote_decimals":6,"policy":"partial","liquidator_share":"0.5","insurance_share":"0.3"}
-{"type":"set_protocol","ts":0,"policy":"close_factor","close_factor":"0.5","full_liquidation_hf":"0.95","liquidator_share":"0.5","insurance_share":"0.3"}
-{"type":"list_asset","ts":0,"asset":1,"symbol":"ETH","decimals":18,"borrowable":true,"max_oracle_age_us":60000000,"asset_weight":{"init":"0.8","target":"0.85","maint":"0.9"},"liab_weight":{"init":"1.2","target":"1.15","maint":"1.1"},"liquidation_bonus":"0.05"}
-{"type":"list_market","ts":0,"market":1,"symbol":"ETH-PERP","base_decimals":9,"margin":{"init":"0.1","target":"0.075","maint":"0.05"},"liquidation_fee":"0.01","lot_size":"0.001","min_position":"0.01","max_oracle_age_us":60000000,"max_trade_deviation":"0.05"}
-{"type":"price","ts":1000,"market":1,"price":"2000"}
-{"type":"deposit","ts":2000,"account":7,"asset":0,"amount":"1000"}
-{"type":"deposit","ts":2000,"account":8,"asset":0,"amount":"100000"}
-{"type":"trade","ts":3000,"market":1,"taker":7,"maker":8,"base":"4","price":"2000"}
-{"type":"price","ts":4000,"market":1,"price":"1800"}
-{"type":"liquidate_perp","ts":5000,"liquidator":8,"account":7,"market":1}
-)";
 
 class RiskCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream(dir_.path("example.jsonl")) << kSpecExample;
+    std::ofstream(dir_.path("example.jsonl")) << lines::kSpec8Example;
     db_ = dir_.path("db");
     ASSERT_EQ(cli(dir_, "append " + db_ + " " + dir_.path("example.jsonl")).exit_code, 0);
   }

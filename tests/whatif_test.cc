@@ -910,7 +910,7 @@ TEST_F(CascadeMarket, ImpactRecoversBeforeTheNextOraclePrice) {
                     W("1468.635"), W("2000"));
   // The series file: one row per price applied.
   EXPECT_EQ(series_file_name(full), "full.csv");
-  const auto rows = testing::lines_of(series_csv(full));
+  const auto rows = lines::lines_of(series_csv(full));
   ASSERT_EQ(rows.size(), 7u);
   EXPECT_EQ(rows[0],
             "seq,ts,instrument,oracle_price,effective_price,closed_notional,insurance_value,bad_debt_value,liquidations");
