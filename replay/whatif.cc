@@ -306,7 +306,6 @@ class Variant {
     const State& state = machine_.state();
     std::vector<Candidate> out;
     for (AccountId id : index_.liquidatable()) {
-      if (id == kKeeperAccount) continue;
       const Account& account = state.accounts.at(id);
       if (!evaluable(state, account, ts)) continue;  // the engine would refuse: STALE_ORACLE
       const Health maint = account_health(state, account, Level::Maint);
@@ -472,6 +471,9 @@ class Variant {
 
   Outcome keeper_apply(const fb::Event& event) {
     Outcome outcome = machine_.apply_keeper(event);
+    // The keeper is never a candidate: the index does not track its account
+    // (a large one, touched by every action and crossed by many price moves).
+    std::erase(outcome.touched, kKeeperAccount);
     index_.on_event(machine_.state(), event, outcome);
     if (observer_ && outcome.applied()) observer_(event, outcome, machine_.state(), true);
     return outcome;
