@@ -1460,6 +1460,27 @@ TEST_F(GeneratedMarket, ConservationHoldsAfterEveryKeeperStep) {
 // 5. The same output twice, and the JSON layout
 // =============================================================================
 
+// Without an observer every variant runs on its own thread; the figures,
+// series and state hashes are those of the single-threaded run.
+TEST_F(GeneratedMarket, ThreadsChangeNothing) {
+  WhatIfOptions options;
+  options.policies = kPolicies;
+  options.series = true;
+  std::string error;
+  ASSERT_TRUE(parse_impact(kImpact, &options.impact, &error)) << error;
+  WhatIfResult threaded;
+  ASSERT_TRUE(run_whatif(*ledger_, options, &threaded).is_ok());
+  options.observer = [](size_t, const fb::Event&, const Outcome&, const State&, bool) {};  // one thread
+  WhatIfResult single;
+  ASSERT_TRUE(run_whatif(*ledger_, options, &single).is_ok());
+  EXPECT_EQ(whatif_json(threaded), whatif_json(single));
+  ASSERT_EQ(threaded.variants.size(), single.variants.size());
+  for (size_t v = 0; v < single.variants.size(); ++v) {
+    EXPECT_EQ(series_csv(threaded.variants[v]), series_csv(single.variants[v])) << single.variants[v].policy;
+  }
+  EXPECT_GT(single.variants.at(0).liquidations, 0u);
+}
+
 TEST_F(GeneratedMarket, SameOutputTwiceAndDifferentRulesDifferentStates) {
   ImpactConfig impact;
   std::string error;
