@@ -651,10 +651,17 @@ Status run_whatif(Ledger& ledger, const WhatIfOptions& options, WhatIfResult* re
   bool more = true;
   while (more) {
     more = batch.fill(*reader);
+    // A number beyond the engine's integers outside Machine::apply (a figure
+    // of the lab itself) stops that variant with an error, never the process.
     auto work = [&](size_t group) {
       for (size_t v = group; v < variants.size(); v += threads) {
         for (size_t i = 0; i < batch.size() && errors[v].empty(); ++i) {
-          if (!variants[v]->on_log_event(batch.record(i), &errors[v]) && errors[v].empty()) errors[v] = "failed";
+          const LogRecord record = batch.record(i);
+          try {
+            if (!variants[v]->on_log_event(record, &errors[v]) && errors[v].empty()) errors[v] = "failed";
+          } catch (const std::exception& e) {
+            errors[v] = fmt::format("seq {}: {}: {}", record.seq, options.policies[v], e.what());
+          }
         }
       }
     };
@@ -682,7 +689,11 @@ Status run_whatif(Ledger& ledger, const WhatIfOptions& options, WhatIfResult* re
     out.assets[id] = asset.params.symbol;
     out.decimals[id] = asset.params.decimals;
   }
-  for (auto& variant : variants) out.variants.push_back(variant->finish());
+  try {
+    for (auto& variant : variants) out.variants.push_back(variant->finish());
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(std::string("the lab's final figures: ") + e.what());
+  }
   *result = std::move(out);
   return Status::ok();
 }
