@@ -707,21 +707,24 @@ std::string whatif_json(const WhatIfResult& result) {
   nlohmann::ordered_json variants = nlohmann::ordered_json::array();
   for (const VariantResult& v : result.variants) {
     nlohmann::ordered_json out;
+    // The keys first, in its order, then the other figures.
     out["policy"] = v.policy;
     out["liquidations"] = v.liquidations;
     out["accounts_liquidated"] = v.accounts_liquidated;
-    out["accounts_closed"] = v.accounts_closed;
     out["accounts_kept_position"] = v.accounts_kept_position;
+    out["accounts_closed"] = v.accounts_closed;
     out["closed_notional"] = to_string(v.closed_notional);
     out["penalties"] = to_string(v.penalties);
     out["bankruptcies"] = v.bankruptcies;
-    out["close_outs"] = v.close_outs;
     out["absorbed"] = v.absorbed;
     nlohmann::ordered_json bad_debt = nlohmann::ordered_json::object(), insurance = nlohmann::ordered_json::object();
     for (const auto& [asset, amount] : v.bad_debt) bad_debt[amount_map_json_key(asset)] = to_string(amount);
     for (const auto& [asset, amount] : v.insurance) insurance[amount_map_json_key(asset)] = to_string(amount);
     out["bad_debt"] = bad_debt;
     out["insurance"] = insurance;
+    out["max_cascade_depth"] = v.max_cascade_depth;
+    out["user_equity"] = to_string(v.user_equity);
+    out["close_outs"] = v.close_outs;
     out["bad_debt_value"] = to_string(v.bad_debt_value);
     nlohmann::ordered_json instruments = nlohmann::ordered_json::array();
     for (const InstrumentStats& s : v.instruments) {
@@ -735,10 +738,8 @@ std::string whatif_json(const WhatIfResult& result) {
       instruments.push_back(std::move(i));
     }
     out["instruments"] = instruments;
-    out["max_cascade_depth"] = v.max_cascade_depth;
     out["cascade_rounds"] = v.cascade_rounds;
     out["truncated_cascades"] = v.truncated_cascades;
-    out["user_equity"] = to_string(v.user_equity);
     out["exogenous_applied"] = v.exogenous_applied;
     out["exogenous_rejected"] = v.exogenous_rejected;
     out["keeper_rejected"] = v.keeper_rejected;
