@@ -136,12 +136,20 @@ void KeeperIndex::band(const State& state, const Account& account, Tracked& trac
       return;
     }
     if (terms.empty()) return;  // no price moves H beyond its rounding: nothing can change
-    const Wide share = Wide(budget / static_cast<int64_t>(terms.size()));
+    // Each price may move by the same fraction of itself: shift_j =
+    // ⌊S · P_j / Σ |s_i|·P_i⌋, with s_i = numerator_i / 10^den_i brought to
+    // the common denominator 10^den (den the largest den_i).
+    unsigned den = 0;
+    for (const Sensitivity& term : terms) den = std::max(den, term.den_exp);
+    Wide exposure = 0;  // Σ |numerator_i| · P_i · 10^(den − den_i)
+    for (const Sensitivity& term : terms) {
+      const Wide magnitude = term.numerator.sign() > 0 ? term.numerator : Wide(-term.numerator);
+      exposure += magnitude * Wide(oracle_of(state, term.instrument).price) * pow10_wide(den - term.den_exp);
+    }
+    const Wide scaled_budget = Wide(budget) * pow10_wide(den);
     for (const Sensitivity& term : terms) {
       const bool rising = term.numerator.sign() > 0;  // H rises with this price
-      // The price may move against the account by ⌊share / |s|⌋: exact, toward P⁰.
-      const Wide magnitude = rising ? term.numerator : Wide(-term.numerator);
-      const Wide shift = fdiv(share * pow10_wide(term.den_exp), magnitude);
+      const Wide shift = fdiv(scaled_budget * Wide(oracle_of(state, term.instrument).price), exposure);
       Book& b = book(term.instrument);
       const Wide price(oracle_of(state, term.instrument).price);
       // Healthy with s > 0 or under water with s < 0: what hurts (or keeps it

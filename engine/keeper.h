@@ -19,10 +19,13 @@
 //   healthy     (H⁰ ≥ 0): S = H⁰ − R + 1   then Σ s_j·ΔP_j ≥ −S  ⇒ H(P) > −1, H(P) ≥ 0
 //   liquidatable(H⁰ < 0): S = −H⁰ − R      then Σ s_j·ΔP_j ≤  S  ⇒ H(P) < 0
 // (E(P⁰) ≥ H⁰ > E(P⁰) − R, E is linear, H is an integer)
-// split equally (⌊S/k⌋ each) over its k instruments with s_j ≠ 0. Instrument j
-// gets a one-sided band: its price may move by up to ⌊(S/k)/|s_j|⌋ (exact,
-// rounded toward P⁰_j) in the direction that hurts; as long as every price of
-// the account stays inside its band, the account's status cannot have changed.
+// shared over its k instruments with s_j ≠ 0 so that each price may move by
+// the same fraction of itself: instrument j gets a one-sided band, its price
+// may move by up to ⌊S·P⁰_j / Σ_i |s_i|·P⁰_i⌋ (exact, rounded toward P⁰_j) in
+// the direction that hurts, and Σ_j |s_j|·shift_j ≤ S. (An equal share of S
+// per instrument would leave the instrument that moves the account most with
+// the narrowest band, re-evaluated at nearly every tick.) As long as every
+// price of the account stays inside its band, its status cannot have changed.
 // Each band is one entry in its instrument's book:
 //   fire_below: key L ≤ current price, the account must be looked at when P < L;
 //   fire_above: key U ≥ current price, the account must be looked at when P > U.
