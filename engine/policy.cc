@@ -70,10 +70,11 @@ std::unique_ptr<LiquidationRule> make_rule(std::string_view spec, std::string* e
     *error = "policy '" + std::string(spec) + "': expected " + std::string(usage);
     return false;
   };
-  auto ratio = [&](size_t i, std::string_view what, bool zero_ok) -> std::optional<Int> {
+  // A ratio in (0, 1].
+  auto ratio = [&](size_t i, std::string_view what) -> std::optional<Int> {
     auto value = decimal(parts[i], what, error);
-    if (value && (value->sign() < 0 || (!zero_ok && value->is_zero()) || *value > wad())) {
-      *error = std::string(what) + " must lie in " + (zero_ok ? "[0, 1]" : "(0, 1]") + ": '" + std::string(parts[i]) + "'";
+    if (value && (value->sign() <= 0 || *value > wad())) {
+      *error = std::string(what) + " must lie in (0, 1]: '" + std::string(parts[i]) + "'";
       value.reset();
     }
     return value;
@@ -90,7 +91,7 @@ std::unique_ptr<LiquidationRule> make_rule(std::string_view spec, std::string* e
   if (kind == "full" && arity(0, 0, "full")) return full_rule();
   if (kind == "close_factor") {
     if (!arity(2, 2, "close_factor:CLOSE_FACTOR:FULL_LIQUIDATION_HF, e.g. close_factor:0.5:0.95")) return nullptr;
-    auto cf = ratio(1, "close factor", false);
+    auto cf = ratio(1, "close factor");
     if (!cf) return nullptr;
     auto hf = amount(2, "full-liquidation health factor");
     if (!hf) return nullptr;
@@ -115,7 +116,7 @@ std::unique_ptr<LiquidationRule> make_rule(std::string_view spec, std::string* e
   }
   if (kind == "chunked") {
     if (!arity(2, 3, "chunked:FRACTION:COOLDOWN_S[:THRESHOLD], e.g. chunked:0.2:30")) return nullptr;
-    auto fraction = ratio(1, "chunk fraction", false);
+    auto fraction = ratio(1, "chunk fraction");
     if (!fraction) return nullptr;
     uint64_t cooldown = 0;
     const std::string_view text = parts[2];
