@@ -16,11 +16,6 @@ const Wide& max_price() {
   return value;
 }
 
-const Oracle& oracle_of(const State& state, Instrument instrument) {
-  return instrument.kind == Instrument::Kind::Asset ? state.assets.at(instrument.id).oracle
-                                                    : state.markets.at(instrument.id).oracle;
-}
-
 // The first instrument the account holds that has no price yet (the quote
 // asset is always priced at WAD), or nullopt when every price is present.
 std::optional<Instrument> missing_price(const State& state, const Account& account) {
@@ -43,6 +38,20 @@ struct Sensitivity {
 };
 
 }  // namespace
+
+const Oracle& oracle_of(const State& state, Instrument instrument) {
+  return instrument.kind == Instrument::Kind::Asset ? state.assets.at(instrument.id).oracle
+                                                    : state.markets.at(instrument.id).oracle;
+}
+
+const std::string& instrument_symbol(const State& state, Instrument instrument) {
+  return instrument.kind == Instrument::Kind::Asset ? state.assets.at(instrument.id).params.symbol
+                                                    : state.markets.at(instrument.id).params.symbol;
+}
+
+Instrument instrument_of(const fb::Price& price) {
+  return price.asset().has_value() ? Instrument::asset(*price.asset()) : Instrument::market(*price.market());
+}
 
 std::string instrument_name(Instrument instrument) {
   return (instrument.kind == Instrument::Kind::Asset ? "asset:" : "market:") + std::to_string(instrument.id);
@@ -277,12 +286,9 @@ void KeeperIndex::on_event(const State& state_after, const fb::Event& event, con
     case fb::Body::SetMarket:
       on_params(state_after, Instrument::market(event.body_as_SetMarket()->market()));
       return;
-    case fb::Body::Price: {
-      const fb::Price* price = event.body_as_Price();
-      on_price(state_after,
-               price->asset().has_value() ? Instrument::asset(*price->asset()) : Instrument::market(*price->market()));
+    case fb::Body::Price:
+      on_price(state_after, instrument_of(*event.body_as_Price()));
       return;
-    }
     default:
       on_accounts(state_after, outcome.touched);
       return;

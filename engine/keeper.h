@@ -77,6 +77,11 @@ struct Instrument {
 };
 // "asset:X" | "market:M", as the what-if and risk outputs name instruments.
 std::string instrument_name(Instrument instrument);
+// The instrument a price event is for. REQUIRES exactly one of asset and market.
+Instrument instrument_of(const fb::Price& price);
+// Its oracle and its symbol in `state`. REQUIRES it is listed there.
+const Oracle& oracle_of(const State& state, Instrument instrument);
+const std::string& instrument_symbol(const State& state, Instrument instrument);
 
 struct KeeperStats {
   uint64_t updates = 0;                  // price updates processed (on_price)

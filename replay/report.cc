@@ -469,10 +469,7 @@ Status build_report(Ledger& ledger, const std::string& title, WhatIfOptions opti
   const State& state = machine.state();
   for (const auto& [instrument, buckets] : risk_pass(state, RiskOptions{}).map) {
     LiquidationMapRow row;
-    const std::string& symbol = instrument.kind == Instrument::Kind::Asset
-                                    ? state.assets.at(instrument.id).params.symbol
-                                    : state.markets.at(instrument.id).params.symbol;
-    row.instrument = symbol + " (" + instrument_name(instrument) + ")";
+    row.instrument = instrument_symbol(state, instrument) + " (" + instrument_name(instrument) + ")";
     try {
       for (const Wide& notional : buckets) row.buckets.push_back(narrow(notional));
     } catch (const std::overflow_error&) {

@@ -236,11 +236,6 @@ std::string risk_csv_line(const RiskLine& line) {
 
 namespace {
 
-std::string symbol_of(const State& state, const Instrument& instrument) {
-  return instrument.kind == Instrument::Kind::Asset ? state.assets.at(instrument.id).params.symbol
-                                                    : state.markets.at(instrument.id).params.symbol;
-}
-
 std::string table_rows(const std::vector<RiskLine>& lines) {
   if (lines.empty()) return "  none\n";
   std::string out = fmt::format("  {:<10} {:<12} {:>32} {:>32} {:>12}\n", "account", "instrument", "price",
@@ -273,7 +268,7 @@ std::string risk_table(const State& state, const RiskSummary& summary, const Ris
                      state.assets.at(kQuoteAsset).params.symbol);
   if (summary.map.empty()) out += "  none\n";
   for (const auto& [instrument, buckets] : summary.map) {
-    out += fmt::format("  {} {}\n", instrument_name(instrument), symbol_of(state, instrument));
+    out += fmt::format("  {} {}\n", instrument_name(instrument), instrument_symbol(state, instrument));
     for (size_t i = 0; i < buckets.size(); ++i) {
       if (buckets[i].is_zero()) continue;
       const int low = kMapLowestBucket + static_cast<int>(i);

@@ -123,15 +123,6 @@ class EventBuilder {
   flatbuffers::FlatBufferBuilder builder_{256};
 };
 
-const Oracle& oracle_of(const State& state, Instrument instrument) {
-  return instrument.kind == Instrument::Kind::Asset ? state.assets.at(instrument.id).oracle
-                                                    : state.markets.at(instrument.id).oracle;
-}
-
-Instrument instrument_of(const fb::Price& price) {
-  return price.asset().has_value() ? Instrument::asset(*price.asset()) : Instrument::market(*price.market());
-}
-
 // HF_maint ascending (WAD·A/L compared exactly), then id.
 struct Candidate {
   AccountId id;
@@ -197,8 +188,7 @@ class Variant {
       return false;
     }
     if (priced) {
-      Flow& flow = impact_state(*priced);
-      flow.oracle = oracle_price;
+      flows_[*priced].oracle = oracle_price;
       note_price(*priced, true);
     }
     keep(logged.ts());
@@ -222,8 +212,7 @@ class Variant {
     result_.accounts_kept_position = liquidated_.size() - closed_.size();
     result_.bankruptcies = bankrupt_.size();
     for (auto& [instrument, stats] : stats_) {
-      stats.symbol = instrument.kind == Instrument::Kind::Asset ? state.assets.at(instrument.id).params.symbol
-                                                                : state.markets.at(instrument.id).params.symbol;
+      stats.symbol = instrument_symbol(state, instrument);
       result_.instruments.push_back(stats);
     }
     result_.state_hash = state_hash(state);
@@ -239,8 +228,6 @@ class Variant {
     uint64_t since = 0; // ts the level was last brought up to date
     Int oracle;         // the log's last oracle price
   };
-
-  Flow& impact_state(Instrument instrument) { return flows_[instrument]; }
 
   // Brings the impact of `instrument` to `ts`: |level| recovers linearly.
   void decay(Instrument instrument, Flow& flow, uint64_t ts) {
@@ -548,7 +535,12 @@ class RecordBatch {
   std::vector<Entry> entries_;
 };
 
-std::string amount_map_json_key(AssetId asset) { return std::to_string(asset); }
+// Per asset, keyed by the asset id: {"0":"<int>",…}.
+nlohmann::ordered_json per_asset_json(const std::map<AssetId, Int>& amounts) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [asset, amount] : amounts) out[std::to_string(asset)] = to_string(amount);
+  return out;
+}
 
 }  // namespace
 
@@ -717,11 +709,8 @@ std::string whatif_json(const WhatIfResult& result) {
     out["penalties"] = to_string(v.penalties);
     out["bankruptcies"] = v.bankruptcies;
     out["absorbed"] = v.absorbed;
-    nlohmann::ordered_json bad_debt = nlohmann::ordered_json::object(), insurance = nlohmann::ordered_json::object();
-    for (const auto& [asset, amount] : v.bad_debt) bad_debt[amount_map_json_key(asset)] = to_string(amount);
-    for (const auto& [asset, amount] : v.insurance) insurance[amount_map_json_key(asset)] = to_string(amount);
-    out["bad_debt"] = bad_debt;
-    out["insurance"] = insurance;
+    out["bad_debt"] = per_asset_json(v.bad_debt);
+    out["insurance"] = per_asset_json(v.insurance);
     out["max_cascade_depth"] = v.max_cascade_depth;
     out["user_equity"] = to_string(v.user_equity);
     out["close_outs"] = v.close_outs;
