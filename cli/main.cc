@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "replay/aave_import.h"
 #include "replay/account_view.h"
 #include "replay/audit.h"
 #include "replay/generate.h"
@@ -75,6 +76,54 @@ int run_append(const std::string& db, const std::string& file, bool sync, uint64
   }
   std::printf("appended %llu events, head seq %llu\n", static_cast<unsigned long long>(result.appended),
               static_cast<unsigned long long>(result.head.seq));
+  return 0;
+}
+
+struct ImportFlags {
+  std::string config, accounts_out, prices;
+  std::vector<std::string> inputs;
+  bool skip_unknown = false;
+};
+
+// `import aave|chainlink`: the whole input converts, or nothing is written
+// (exit 2 naming the file, line and argument).
+int run_import(const std::string& source, const ImportFlags& flags) {
+  std::string config_text, error;
+  AaveMarket market;
+  if (!read_input(flags.config, &config_text)) return bad_input("cannot read " + flags.config);
+  if (!parse_aave_market(config_text, &market, &error)) return bad_input(flags.config + ": " + error);
+  std::vector<ImportInput> inputs;
+  for (const std::string& path : flags.inputs) {
+    ImportInput input{path, ""};
+    if (!read_input(path, &input.text)) return bad_input("cannot read " + path);
+    inputs.push_back(std::move(input));
+  }
+  ImportInput prices{flags.prices, ""};
+  if (!flags.prices.empty() && !read_input(flags.prices, &prices.text)) return bad_input("cannot read " + flags.prices);
+  ImportResult result;
+  ImportError import_error;
+  bool ok = false;
+  if (source == "aave") {
+    AaveImportOptions options;
+    options.skip_unknown = flags.skip_unknown;
+    options.prices = flags.prices.empty() ? nullptr : &prices;
+    ok = import_aave(market, inputs, options, &result, &import_error);
+  } else {
+    ok = import_chainlink(market, inputs, &result, &import_error);
+  }
+  if (!ok) return bad_input(import_error.to_string() + " (nothing written)");
+  if (!flags.accounts_out.empty()) {
+    std::ofstream out(flags.accounts_out, std::ios::binary);
+    out << accounts_csv(result.addresses);
+    if (!out.flush()) return fail("cannot write " + flags.accounts_out);
+  }
+  std::fwrite(result.jsonl.data(), 1, result.jsonl.size(), stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) return fail("import: cannot write to stdout");
+  std::string skipped;
+  for (const auto& [name, count] : result.skipped) skipped += fmt::format("{}{} {}", skipped.empty() ? "" : ", ", count, name);
+  std::fprintf(stderr, "import %s: %llu events -> %llu lines, %zu accounts%s%s\n", source.c_str(),
+               static_cast<unsigned long long>(result.events), static_cast<unsigned long long>(result.lines),
+               result.addresses.size(), skipped.empty() ? "" : "; not modelled: ", skipped.c_str());
   return 0;
 }
 
@@ -456,7 +505,24 @@ int main(int argc, char** argv) {
                      "as for whatif (default: partial, full, close_factor:0.5:0.95, aave-v3.3)");
   report->add_option("--impact", report_flags.impact_file, "price impact JSON (docs/WHATIF.md); default: none");
 
+  ImportFlags import_flags;
+  auto* import_cmd = app.add_subcommand("import", "convert a real protocol's history to JSON Lines (docs/IMPORT.md)");
+  import_cmd->require_subcommand(1);
+  auto* import_aave = import_cmd->add_subcommand(
+      "aave", "Aave v2/v3 Pool events (JSON Lines or CSV) -> an observe-mode log on stdout");
+  auto* import_chainlink =
+      import_cmd->add_subcommand("chainlink", "Chainlink AnswerUpdated logs or getRoundData dumps -> price lines on stdout");
+  for (CLI::App* sub : {import_aave, import_chainlink}) {
+    sub->add_option("--config", import_flags.config, "MARKET.json (docs/IMPORT.md)")->required();
+    sub->add_option("FILES", import_flags.inputs, "event files, JSON Lines or CSV, or - for stdin")->required();
+  }
+  import_aave->add_option("--accounts", import_flags.accounts_out, "write the account id -> address map (CSV) here");
+  import_aave->add_option("--prices", import_flags.prices, "price lines (import chainlink's output) merged by ts");
+  import_aave->add_flag("--skip-unknown", import_flags.skip_unknown, "count unknown event names instead of refusing");
+
   CLI11_PARSE(app, argc, argv);
+  if (import_aave->parsed()) return run_import("aave", import_flags);
+  if (import_chainlink->parsed()) return run_import("chainlink", import_flags);
   if (append->parsed()) return run_append(db, file, sync, snapshot_every);
   if (verify_cmd->parsed()) return run_verify(db);
   if (replay_cmd->parsed()) return run_replay(db, replay_flags);
