@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -17,7 +18,9 @@
 #include "engine/health.h"
 #include "engine/state.h"
 #include "replay/generate.h"
+#include "replay/price_path.h"
 #include "replay/replay.h"
+#include "tests/test_dirs.h"
 
 namespace liql {
 namespace {
@@ -211,6 +214,98 @@ TEST(Generate, DefaultMarketAbsorbsLossesAndClosesOutDust) {
   EXPECT_EQ(counts.other_rejections, 0u);
   EXPECT_EQ(counts.applied, counts.minimal + counts.under);
   expect_loss_realisers_and_dust_closed_out(run, counts);
+}
+
+// ---- a real price path (GenerateOptions::price_path, replay/price_path.h) ----------------
+
+RealPricePath parsed_path(const std::string& text) {
+  RealPricePath path;
+  InputError error;
+  EXPECT_TRUE(parse_price_path(text, &path, &error)) << error.to_string();
+  return path;
+}
+
+// A real path 3000 → 2100 (−30%) → 2550 (+21.43%) → 2549.99999, one
+// instrument (asset 1 of the file): it drives ETH, and BTC follows the same
+// relative moves. price_k = ⌊base · p_k / p_0⌋ down to the tick of 0.0001:
+//   ETH (base 2000):  2000·3000/3000 = 2000;  2000·2100/3000 = 1400;  2000·2550/3000 = 1700;
+//                     2000·2549.99999/3000 = 1699.99999333… → 1699.9999
+//   BTC (base 40000): 40000, 28000, 34000;    40000·2549.99999/3000 = 33999.9998666… → 33999.9998
+constexpr const char* kCrashPath =
+    R"({"type":"price","ts":100,"asset":1,"price":"3000","publish_ts":90}
+{"type":"price","ts":200,"asset":1,"price":"2100"}
+
+{"type":"price","ts":300,"asset":1,"price":"2550"}
+{"type":"price","ts":300,"asset":1,"price":"2549.99999","publish_ts":300}
+)";
+
+TEST(GeneratePricePath, ParsesTheFileExactly) {
+  const RealPricePath path = parsed_path(kCrashPath);
+  ASSERT_EQ(path.instruments, std::vector<std::string>{"asset 1"});
+  ASSERT_EQ(path.points.size(), 4u);
+  EXPECT_EQ(path.points[0].price, Int(3000) * pow10(18));
+  EXPECT_EQ(path.points[3].price, Int(254999999) * pow10(13));  // 2549.99999 · 10^18
+  for (const auto& point : path.points) EXPECT_EQ(point.instrument, 0u);
+}
+
+// A bad file is refused naming the line and the field.
+TEST(GeneratePricePath, BadInputNamesTheLineAndField) {
+  const std::string good = R"({"type":"price","ts":1,"asset":1,"price":"2000"})";
+  struct Case {
+    std::string second_line;
+    std::string field;
+    std::string message_part;
+  };
+  const std::vector<Case> cases = {
+      {R"({"type":"price","ts":2,"asset":1,"price":"2000")", "", "malformed JSON"},
+      {R"([1,2])", "", "expected a JSON object"},
+      {R"({"type":"deposit","ts":2,"account":1,"asset":0,"amount":"1"})", "type", "expected \"price\""},
+      {R"({"ts":2,"asset":1,"price":"2000"})", "type", "missing"},
+      {R"({"type":"price","asset":1,"price":"2000"})", "ts", "missing"},
+      {R"({"type":"price","ts":"2","asset":1,"price":"2000"})", "ts", "expected an integer"},
+      {R"({"type":"price","ts":0,"asset":1,"price":"2000"})", "ts", "before the previous line's 1"},
+      {R"({"type":"price","ts":2,"price":"2000"})", "asset", "exactly one of asset and market"},
+      {R"({"type":"price","ts":2,"asset":1,"market":1,"price":"2000"})", "market", "exactly one"},
+      {R"({"type":"price","ts":2,"asset":-1,"price":"2000"})", "asset", "out of range"},
+      {R"({"type":"price","ts":2,"asset":1})", "price", "missing"},
+      {R"({"type":"price","ts":2,"asset":1,"price":2000.5})", "price", "expected a decimal string"},
+      {R"({"type":"price","ts":2,"asset":1,"price":"20a0"})", "price", ""},
+      {R"({"type":"price","ts":2,"asset":1,"price":"0"})", "price", "greater than 0"},
+      {R"({"type":"price","ts":2,"asset":1,"price":"-5"})", "price", "greater than 0"},
+      {R"({"type":"price","ts":2,"asset":1,"price":"1.0000000000000000001"})", "price", "more than 18 decimals"},
+      {R"({"type":"price","ts":2,"asset":1,"price":"2000001"})", "price", "more than 1000 times"},
+      {R"({"type":"price","ts":2,"asset":1,"price":"2000","publish_ts":3})", "publish_ts", "after the line's ts"},
+      {R"({"type":"price","ts":2,"asset":1,"price":"2000","source":"x"})", "source", "unknown field"},
+  };
+  for (const Case& c : cases) {
+    RealPricePath path;
+    InputError error;
+    EXPECT_FALSE(parse_price_path(good + "\n" + c.second_line + "\n" + good, &path, &error)) << c.second_line;
+    EXPECT_EQ(error.line, 2u) << c.second_line;
+    EXPECT_EQ(error.field, c.field) << c.second_line << ": " << error.to_string();
+    EXPECT_NE(error.message.find(c.message_part), std::string::npos) << c.second_line << ": " << error.to_string();
+  }
+  // Fewer than 2 points of the first instrument: the file as a whole (line 0).
+  for (const std::string& text : {std::string(), std::string("\n\n"), good + "\n",
+                                  good + "\n" + R"({"type":"price","ts":2,"market":1,"price":"5"})"}) {
+    RealPricePath path;
+    InputError error;
+    EXPECT_FALSE(parse_price_path(text, &path, &error)) << text;
+    EXPECT_EQ(error.line, 0u);
+    EXPECT_NE(error.message.find("at least 2 points"), std::string::npos) << error.message;
+  }
+  // A missing file, and the line and field through read_price_path.
+  testing::ScratchDir dir;
+  RealPricePath path;
+  std::string message;
+  EXPECT_FALSE(read_price_path(dir.path("none.jsonl"), &path, &message));
+  EXPECT_EQ(message, dir.path("none.jsonl") + ": cannot read it");
+  std::ofstream(dir.path("bad.jsonl")) << good << "\n" << R"({"type":"price","ts":2,"asset":1,"price":"1.2.3"})";
+  EXPECT_FALSE(read_price_path(dir.path("bad.jsonl"), &path, &message));
+  EXPECT_EQ(message.rfind(dir.path("bad.jsonl") + ": line 2, field \"price\": ", 0), 0u) << message;
+  std::ofstream(dir.path("good.jsonl")) << kCrashPath;
+  EXPECT_TRUE(read_price_path(dir.path("good.jsonl"), &path, &message)) << message;
+  EXPECT_EQ(path.points.size(), 4u);
 }
 
 }  // namespace
