@@ -50,7 +50,8 @@
 //   the path's relative moves, exactly: price = ⌊base · p_k / p_0⌋ rounded down
 //   to the generator's tick of 0.0001 (never below one tick), p_0 the
 //   instrument's first price, p_k its latest price at point k; so a real 30%
-//   fall is a 30% fall of the synthetic market. crash_pct is ignored;
+//   fall is a 30% fall of the synthetic market. crash_pct is ignored (the CLI
+//   refuses --crash with --price-path);
 // * the path's points are its instruments' lines in file order (0..M−1): while
 //   accounts onboard (the first 40% of the events) every round publishes point
 //   0, the base prices; from there to the wind-down (the last 1.5%) a round
