@@ -226,7 +226,17 @@ int run_export(const std::string& db) {
   return 0;
 }
 
-int run_generate(const GenerateOptions& options) {
+// --price-path FILE: the real path is read (and refused, exit 2) before any line is written.
+int run_generate(GenerateOptions options, const std::string& price_path, bool crash_given) {
+  if (!price_path.empty()) {
+    if (crash_given) {
+      return bad_input("generate: --crash and --price-path exclude each other (the path brings its own moves)");
+    }
+    std::string error;
+    if (!read_price_path(price_path, &options.price_path.emplace(), &error)) {
+      return bad_input("generate: --price-path " + error);
+    }
+  }
   try {
     generate_market(options, [](std::string_view line) {
       std::fwrite(line.data(), 1, line.size(), stdout);
@@ -472,6 +482,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 95))
       ->capture_default_str();
   generate->add_flag("--progress", generate_options.progress, "progress lines on stderr");
+  std::string price_path;
+  generate->add_option("--price-path", price_path,
+                       "follow the relative moves of a file of price lines (JSON Lines) instead of the synthetic crash");
 
   uint64_t risk_at = kHeadSeq;
   std::string risk_within, risk_format = "table";
@@ -529,7 +542,7 @@ int main(int argc, char** argv) {
   if (audit->parsed()) return run_audit(db, format, only);
   if (account->parsed()) return run_account(db, account_id, at, account_json_flag);
   if (export_cmd->parsed()) return run_export(db);
-  if (generate->parsed()) return run_generate(generate_options);
+  if (generate->parsed()) return run_generate(generate_options, price_path, generate->count("--crash") > 0);
   if (prove->parsed()) return run_prove(db, account_id, at);
   if (verify_proof->parsed()) return run_verify_proof(file, expected_hash);
   if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format);

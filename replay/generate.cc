@@ -138,6 +138,7 @@ class PricePath {
  public:
   explicit PricePath(uint32_t crash_pct)
       : price_{whole(2000, kPriceDecimals), whole(40000, kPriceDecimals)},
+        base_(price_),
         anchor_(price_),
         start_(price_),
         bottom_(price_),
@@ -174,6 +175,10 @@ class PricePath {
     anchor_ = price_;
   }
 
+  // A real path (GenerateOptions::price_path): the coin's base price moved as
+  // its instrument moved from p0 to p, ⌊base · p / p0⌋ down to the tick.
+  void follow(int coin, const Int& p, const Int& p0) { set(coin, muldiv_floor(base_[coin], p, p0)); }
+
  private:
   // Prices have 4 decimals and stay positive.
   void set(int coin, const Int& price) {
@@ -181,7 +186,7 @@ class PricePath {
     price_[coin] = price < tick ? tick : round_down(price, tick);
   }
 
-  std::array<Int, 2> price_, anchor_, start_, bottom_;
+  std::array<Int, 2> price_, base_, anchor_, start_, bottom_;
   std::array<uint32_t, 2> depth_bp_;
 };
 
@@ -421,6 +426,7 @@ class Generator {
   bool winding_down() const { return progress() >= kWindDownStart; }
 
   void advance_prices() {
+    if (real_ != nullptr) return follow_real_path();
     if (winding_down()) return;  // republished as they are: nothing new falls through
     switch (phase_) {
       case Phase::Drift:
@@ -443,6 +449,30 @@ class Generator {
         return;
       case Phase::Calm: return path_.drift(rng_);
     }
+  }
+
+  // The real path's point for a round starting after n = written_ lines of E
+  // (replay/generate.h): 0 while accounts onboard, M − 1 in the wind-down,
+  // 1 + ⌊(1000·n − 400·E)·(M − 1) / (585·E)⌋ in between; the points up to it
+  // are taken in order, each coin at its instrument's latest price.
+  void follow_real_path() {
+    const auto& points = real_->points;
+    const Int n(written_), e(options_.events), m(points.size());
+    size_t target = 0;
+    if (winding_down()) {
+      target = points.size() - 1;
+    } else if (progress() >= kOnboardingEnd) {
+      const Int stretch = e * (kWindDownStart - kOnboardingEnd);
+      target = 1 + static_cast<size_t>((n * 1000 - e * kOnboardingEnd) * (m - 1) / stretch);
+    }
+    for (; real_next_ <= target; ++real_next_) {
+      const RealPricePath::Point& point = points[real_next_];
+      if (!real_first_[point.instrument]) real_first_[point.instrument] = point.price;
+      real_latest_[point.instrument] = point.price;
+    }
+    path_.follow(0, *real_latest_[0], *real_first_[0]);
+    const int btc = real_->instruments.size() > 1 ? 1 : 0;  // one instrument: BTC follows it too
+    if (real_first_[btc]) path_.follow(1, *real_latest_[btc], *real_first_[btc]);
   }
 
   // All four feeds at one ts (publish_ts = ts: fresh); after each, the
@@ -933,6 +963,10 @@ class Generator {
   Rng rng_;
   Tracker tracker_;
   PricePath path_;
+  // The real path, if any, and how far it has been followed.
+  const RealPricePath* real_ = options_.price_path ? &*options_.price_path : nullptr;
+  size_t real_next_ = 0;
+  std::array<std::optional<Int>, 2> real_first_, real_latest_;
   RiskWatch watch_;
   uint64_t written_ = 0;
   uint64_t ts_ = 0;
@@ -950,8 +984,34 @@ class Generator {
 
 }  // namespace
 
+namespace {
+
+// What parse_price_path guarantees, for a path built by hand.
+void check_price_path(const RealPricePath& path) {
+  const size_t instruments = path.instruments.size();
+  if (instruments < 1 || instruments > 2) throw std::invalid_argument("price_path: one or two instruments");
+  if (path.points.empty() || path.points.front().instrument != 0) {
+    throw std::invalid_argument("price_path: the first point must be of the first instrument");
+  }
+  std::array<std::optional<Int>, 2> first;
+  size_t first_instrument_points = 0;
+  for (const RealPricePath::Point& point : path.points) {
+    if (point.instrument >= instruments) throw std::invalid_argument("price_path: a point of an unknown instrument");
+    if (point.price.sign() <= 0) throw std::invalid_argument("price_path: a price ≤ 0");
+    if (!first[point.instrument]) first[point.instrument] = point.price;
+    if (point.price > *first[point.instrument] * kMaxPathRatio) {
+      throw std::invalid_argument("price_path: a price more than 1000 times its instrument's first");
+    }
+    first_instrument_points += point.instrument == 0;
+  }
+  if (first_instrument_points < 2) throw std::invalid_argument("price_path: fewer than 2 points of the first instrument");
+}
+
+}  // namespace
+
 void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink) {
   if (options.crash_pct > 95) throw std::invalid_argument("crash_pct must be between 0 and 95");
+  if (options.price_path) check_price_path(*options.price_path);
   if (options.events == 0) return;
   Generator(options, sink).run();
 }

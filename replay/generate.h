@@ -37,10 +37,38 @@
 //
 // The generator applies every line it writes to an in-memory state machine
 // (the same import path as MemoryRun) and sizes each event from that state.
+//
+// A real price path (GenerateOptions::price_path, `--price-path PRICES.jsonl`,
+// replay/price_path.h) replaces the synthetic drift, crash and recovery; the
+// rest of the story (onboarding, trading, the keeper, the gamblers, the
+// wind-down) is unchanged:
+// * the path's first instrument drives ETH (spot ETH and ETH-PERP move as
+//   one), its second, if any, drives BTC (both perps too); with only one, BTC
+//   follows the same relative path as ETH, so every price comes from the file
+//   and none from the PRNG;
+// * the generator keeps its own base prices (ETH 2000, BTC 40000) and applies
+//   the path's relative moves, exactly: price = ⌊base · p_k / p_0⌋ rounded down
+//   to the generator's tick of 0.0001 (never below one tick), p_0 the
+//   instrument's first price, p_k its latest price at point k; so a real 30%
+//   fall is a 30% fall of the synthetic market. crash_pct is ignored (the CLI
+//   refuses --crash with --price-path);
+// * the path's points are its instruments' lines in file order (0..M−1): while
+//   accounts onboard (the first 40% of the events) every round publishes point
+//   0, the base prices; from there to the wind-down (the last 1.5%) a round
+//   starting after n lines of E uses point 1 + ⌊(1000·n − 400·E)·(M − 1) / (585·E)⌋,
+//   so points 1..M−1 share that stretch evenly by events and the whole path is
+//   traversed whatever `events` is (with fewer rounds than points some points
+//   are skipped, never the last); the wind-down holds point M−1. Before an
+//   instrument's first line it stays at its base price;
+// * the generator's own timestamps are kept; the path's ts only order its points.
+// Without a path the output is byte for byte what it was before paths existed.
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
+
+#include "replay/price_path.h"
 
 namespace liql {
 
@@ -48,14 +76,17 @@ struct GenerateOptions {
   uint64_t seed = 1;
   uint64_t accounts = 1000;
   uint64_t events = 10000;  // total number of JSON lines written, exactly
-  uint32_t crash_pct = 40;  // depth of the price crash, percent (0..95)
+  uint32_t crash_pct = 40;  // depth of the price crash, percent (0..95); ignored with a price_path
+  // A real price path to follow instead of the synthetic one (see above).
+  std::optional<RealPricePath> price_path;
   bool progress = false;    // a progress line on stderr every ~10% of events
 };
 
 // Writes exactly options.events JSON lines (each without '\n'; the sink adds it).
 // Deterministic: same options → same bytes on any build/compiler (integer
 // arithmetic and a private PRNG only, ordered containers only).
-// Throws std::invalid_argument when crash_pct > 95 (and std::logic_error if a
+// Throws std::invalid_argument when crash_pct > 95 or price_path is not one
+// parse_price_path could return (and std::logic_error if a
 // generated line were ever refused by the importer: a bug).
 void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink);
 

@@ -253,6 +253,56 @@ TEST_F(CliTest, BadInputFailsNamingLineAndFieldAndWritesNothing) {
   EXPECT_EQ(cli("replay " + db_ + " --json").out, before);
 }
 
+// generate --price-path: a real path (2000 → 1400 → 1700, one instrument)
+// followed exactly from the generator's base of 2000; without the flag the
+// synthetic crash; bad files and --crash with it exit 2 naming the problem.
+TEST(CliGenerate, PricePathFollowsTheFileAndRefusesBadInput) {
+  testing::ScratchDir dir;
+  const std::string path = dir.path("prices.jsonl");
+  std::ofstream(path) << R"({"type":"price","ts":1,"asset":1,"price":"2000"}
+{"type":"price","ts":2,"asset":1,"price":"1400"}
+{"type":"price","ts":3,"asset":1,"price":"1700"}
+)";
+  const std::string base = "generate --seed 7 --accounts 100 --events 2000";
+  const CliRun run = cli(base + " --price-path " + path);
+  ASSERT_EQ(run.exit_code, 0);
+  const auto out = lines_of(run.out);
+  ASSERT_EQ(out.size(), 2000u);
+  std::vector<std::string> eth;
+  for (const std::string& line : out) {
+    const auto json = nlohmann::json::parse(line);
+    if (json["type"] == "price" && json.contains("asset") && json["asset"] == 1 &&
+        (eth.empty() || eth.back() != json["price"])) {
+      eth.push_back(json["price"]);
+    }
+  }
+  EXPECT_EQ(eth, (std::vector<std::string>{"2000", "1400", "1700"}));
+  EXPECT_EQ(cli(base + " --price-path " + path).out, run.out);
+  EXPECT_NE(cli(base).out, run.out);
+  std::ofstream(dir.path("market.jsonl")) << run.out;
+  EXPECT_EQ(cli("append " + dir.path("db") + " " + dir.path("market.jsonl")).out, "appended 2000 events, head seq 2000\n");
+
+  auto refused = [&](const std::string& arguments) {
+    const std::string err = dir.path("err.txt");
+    const CliRun bad = cli(base + " " + arguments, err);
+    return std::to_string(bad.exit_code) + " " + (bad.out.empty() ? "" : "(output) ") + slurp(err);
+  };
+  EXPECT_EQ(refused("--price-path " + dir.path("none.jsonl")),
+            "2 liqledger: generate: --price-path " + dir.path("none.jsonl") + ": cannot read it\n");
+  std::ofstream(dir.path("bad.jsonl")) << R"({"type":"price","ts":1,"asset":1,"price":"2000"}
+{"type":"price","ts":2,"asset":1,"price":"14.00.0"}
+)";
+  EXPECT_EQ(refused("--price-path " + dir.path("bad.jsonl")).rfind(
+                "2 liqledger: generate: --price-path " + dir.path("bad.jsonl") + ": line 2, field \"price\": ", 0),
+            0u);
+  std::ofstream(dir.path("one.jsonl")) << R"({"type":"price","ts":1,"asset":1,"price":"2000"})";
+  EXPECT_EQ(refused("--price-path " + dir.path("one.jsonl")),
+            "2 liqledger: generate: --price-path " + dir.path("one.jsonl") +
+                ": only 1 point of asset 1 (a price path needs at least 2 points)\n");
+  EXPECT_EQ(refused("--crash 30 --price-path " + path),
+            "2 liqledger: generate: --crash and --price-path exclude each other (the path brings its own moves)\n");
+}
+
 TEST_F(CliTest, UsageErrorsAndHelp) {
   EXPECT_NE(cli("").exit_code, 0);
   EXPECT_NE(cli("frobnicate").exit_code, 0);
