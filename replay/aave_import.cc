@@ -8,6 +8,7 @@
 
 #include "engine/liquidation.h"
 #include "replay/json_line.h"
+#include "replay/price_path.h"
 #include "replay/replay.h"
 
 namespace liql {
@@ -255,12 +256,6 @@ struct Holding {
   bool engine_supply_known = true;
 };
 
-struct PriceLine {
-  uint64_t ts = 0, publish_ts = 0;
-  uint32_t asset = 0;
-  Int price;
-  std::string text;
-};
 
 class AaveConverter {
  public:
@@ -320,43 +315,20 @@ class AaveConverter {
     state_ = run.machine().state();
   }
 
+  // Price lines (import chainlink's output) to merge by ts.
   bool set_prices(const ImportInput* prices) {
     if (prices == nullptr) return true;
-    prices_input_.push_back(*prices);
-    bool ok = true;
-    uint64_t last = 0;
-    for_each_line(prices->text, [&](std::string_view text, size_t line) {
-      if (text.find_first_not_of(" \t") == std::string_view::npos) return true;
-      auto no = [&](std::string field, std::string message) {
-        error_->file = prices->name;
-        error_->error = InputError{line, std::move(field), std::move(message)};
-        return ok = false;
-      };
-      const Json json = Json::parse(text, nullptr, false);
-      if (json.is_discarded() || !json.is_object()) return no("", "not a JSON object");
-      if (json.value("type", "") != "price") return no("type", "expected a price line (import chainlink's output)");
-      if (!json.contains("ts") || !json["ts"].is_number_unsigned()) return no("ts", "expected an integer");
-      if (!json.contains("asset") || !json["asset"].is_number_unsigned()) return no("asset", "expected an asset id");
-      const uint64_t asset = json["asset"].get<uint64_t>();
-      if (asset == 0 || asset > 2 * m_.reserves.size()) return no("asset", "not an asset of this market");
-      PriceLine p;
-      p.ts = json["ts"].get<uint64_t>();
-      p.publish_ts = json.contains("publish_ts") && json["publish_ts"].is_number_unsigned()
-                         ? json["publish_ts"].get<uint64_t>()
-                         : p.ts;
-      if (p.ts < last) return no("ts", "decreasing");
-      last = p.ts;
-      p.asset = static_cast<uint32_t>(asset);
-      const auto price = json.contains("price") && json["price"].is_string()
-                             ? parse_units(json["price"].get<std::string>(), 18)
-                             : std::nullopt;
-      if (!price || price->sign() < 0) return no("price", "expected a non-negative decimal string");
-      p.price = *price;
-      p.text = std::string(text);
-      prices_.push_back(std::move(p));
-      return true;
-    });
-    return ok;
+    InputError e;
+    const size_t assets = 2 * m_.reserves.size();
+    if (!parse_price_lines(prices->text, &prices_, &e, [&](const PriceLineRecord& p, InputError* refusal) {
+          if (!p.market && p.id >= 1 && p.id <= assets) return true;
+          *refusal = InputError{p.line, p.market ? "market" : "asset", "not an asset of this market"};
+          return false;
+        })) {
+      *error_ = ImportError{prices->name, e};
+      return false;
+    }
+    return true;
   }
 
   bool run(const std::vector<EvmLog>& logs, bool skip_unknown) {
@@ -397,9 +369,9 @@ class AaveConverter {
     line->amount("liquidator_share", kBps - fee_bps, 4).text("insurance_share", "0");
   }
 
-  void price_line(const PriceLine& p) {
+  void price_line(const PriceLineRecord& p) {
     emit(p.text);
-    Oracle& oracle = state_.assets.at(p.asset).oracle;  // as the engine will have it
+    Oracle& oracle = state_.assets.at(p.id).oracle;  // as the engine will have it
     if (p.price.sign() > 0 && (!oracle.present || p.publish_ts >= oracle.publish_ts)) {
       oracle = Oracle{p.price, p.publish_ts, true};
     }
@@ -618,8 +590,8 @@ class AaveConverter {
     ++out_->events;
     const AaveFeed& f = m_.feeds[feed->second];
     for (uint32_t asset : {m_.supply_asset(f.reserve), m_.debt_asset(f.reserve)}) {
-      PriceLine p{log.timestamp * kMicros, static_cast<uint64_t>(updated_at) * kMicros, asset,
-                  current * pow10(18 - f.decimals), ""};
+      PriceLineRecord p{log.line, log.timestamp * kMicros, static_cast<uint64_t>(updated_at) * kMicros, false, asset,
+                         current * pow10(18 - f.decimals), ""};
       p.text = JsonLine("price", p.ts).id("asset", asset).amount("price", current, f.decimals).id("publish_ts", p.publish_ts).done();
       price_line(p);
     }
@@ -781,8 +753,7 @@ class AaveConverter {
   std::unordered_map<std::string, AccountId> ids_;  // lookups only; ids follow first appearance
   std::vector<FlatMap<uint32_t, Holding>> books_;   // account id − 1 → reserve → holding
   State state_;                                     // the engine's listings and prices
-  std::vector<ImportInput> prices_input_;
-  std::vector<PriceLine> prices_;
+  std::vector<PriceLineRecord> prices_;
   size_t next_price_ = 0;
   uint32_t fee_in_force_ = 0;
   uint64_t block_ = 0, last_timestamp_ = 0;

@@ -14,6 +14,7 @@
 #include "engine/health.h"
 #include "engine/liquidation.h"
 #include "engine/machine.h"
+#include "replay/json_line.h"
 #include "replay/jsonl_import.h"
 #include "replay/rng.h"
 #include "schemas/event_check.h"
@@ -70,36 +71,8 @@ Int whole(uint64_t units, unsigned decimals) { return Int(units) * pow10(decimal
 
 // ---- the lines ---------------------------------------------------------------------
 
-// One JSON object; keys in the order they are added (that of SPEC §8's example).
-class JsonLine {
- public:
-  JsonLine(std::string_view type, uint64_t ts) {
-    text_ = "{\"type\":\"";
-    text_ += type;
-    text_ += "\",\"ts\":" + std::to_string(ts);
-  }
-  JsonLine& id(std::string_view key, uint64_t value) {
-    add_key(key);
-    text_ += std::to_string(value);
-    return *this;
-  }
-  // A decimal string in whole units (SPEC §8), never through a double.
-  JsonLine& amount(std::string_view key, const Int& units, unsigned decimals) {
-    add_key(key);
-    text_ += '"' + format_units(units, decimals) + '"';
-    return *this;
-  }
-  std::string done() { return text_ + "}"; }
-
- private:
-  void add_key(std::string_view key) {
-    text_ += ",\"";
-    text_ += key;
-    text_ += "\":";
-  }
-  std::string text_;
-};
-
+// One JSON object per line (replay/json_line.h); keys in the order they are
+// added (that of SPEC §8's example).
 // Applies lines exactly as MemoryRun does (import, verify, apply), without
 // keeping the history: an Outcome is ~2 KB and a run can have 10^6 events.
 class Tracker {

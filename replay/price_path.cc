@@ -62,20 +62,19 @@ Int price_field(const Json& object) {
 
 }  // namespace
 
-bool parse_price_path(std::string_view text, RealPricePath* path, InputError* error) {
-  *path = RealPricePath{};
-  std::map<std::string, uint32_t> seen;  // instrument → index in order of first appearance
-  std::vector<Int> first_price;          // per driving instrument
+bool parse_price_lines(std::string_view text, std::vector<PriceLineRecord>* lines, InputError* error,
+                       const std::function<bool(const PriceLineRecord&, InputError*)>& check) {
+  lines->clear();
   uint64_t last_ts = 0;
   size_t line_number = 0;
-  size_t first_instrument_points = 0;
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     start = end + 1;
     ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     Json object;
     try {
       object = Json::parse(line);
@@ -91,7 +90,7 @@ bool parse_price_path(std::string_view text, RealPricePath* path, InputError* er
       const auto type = object.find("type");
       if (type == object.end()) refuse("type", "missing");
       if (!type->is_string() || type->get<std::string>() != "price") {
-        refuse("type", "expected \"price\" (a price path holds price lines only), got " + type->dump());
+        refuse("type", "expected \"price\" (a price file holds price lines only), got " + type->dump());
       }
       for (const auto& item : object.items()) {
         const std::string& key = item.key();
@@ -100,41 +99,62 @@ bool parse_price_path(std::string_view text, RealPricePath* path, InputError* er
           refuse(key, "unknown field for a price line");
         }
       }
-      const uint64_t ts = unsigned_field(object, "ts", std::numeric_limits<uint64_t>::max());
+      PriceLineRecord record;
+      record.line = line_number;
+      record.ts = unsigned_field(object, "ts", std::numeric_limits<uint64_t>::max());
       const bool has_asset = object.contains("asset");
       if (has_asset == object.contains("market")) refuse(has_asset ? "market" : "asset", "exactly one of asset and market");
-      const char* kind = has_asset ? "asset" : "market";
-      const uint64_t id = unsigned_field(object, kind, std::numeric_limits<uint32_t>::max());
-      const Int price = price_field(object);
-      if (object.contains("publish_ts") &&
-          unsigned_field(object, "publish_ts", std::numeric_limits<uint64_t>::max()) > ts) {
-        refuse("publish_ts", "after the line's ts (" + std::to_string(ts) + ")");
-      }
-      if (ts < last_ts) {
-        refuse("ts", std::to_string(ts) + " is before the previous line's " + std::to_string(last_ts) +
+      record.market = !has_asset;
+      record.id = static_cast<uint32_t>(
+          unsigned_field(object, has_asset ? "asset" : "market", std::numeric_limits<uint32_t>::max()));
+      record.price = price_field(object);
+      record.publish_ts = object.contains("publish_ts")
+                              ? unsigned_field(object, "publish_ts", std::numeric_limits<uint64_t>::max())
+                              : record.ts;
+      if (record.publish_ts > record.ts) refuse("publish_ts", "after the line's ts (" + std::to_string(record.ts) + ")");
+      if (record.ts < last_ts) {
+        refuse("ts", std::to_string(record.ts) + " is before the previous line's " + std::to_string(last_ts) +
                          " (ts never decreases)");
       }
-      last_ts = ts;
-      const std::string instrument = std::string(kind) + " " + std::to_string(id);
-      const auto [it, added] = seen.emplace(instrument, static_cast<uint32_t>(seen.size()));
-      const uint32_t index = it->second;
-      if (index >= 2) continue;  // a third instrument: checked, not followed
-      if (added) {
-        path->instruments.push_back(instrument);
-        first_price.push_back(price);
-      }
-      if (price > first_price[index] * kMaxPathRatio) {
-        refuse("price", format_units(price, kPriceDecimals) + " is more than " + std::to_string(kMaxPathRatio) +
-                            " times the first price of " + instrument + " (" +
-                            format_units(first_price[index], kPriceDecimals) + ")");
-      }
-      path->points.push_back(RealPricePath::Point{index, price});
-      first_instrument_points += index == 0;
+      last_ts = record.ts;
+      record.text = std::string(line);
+      if (check && !check(record, error)) return false;
+      lines->push_back(std::move(record));
     } catch (const Refusal& refusal) {
       *error = InputError{line_number, refusal.field, refusal.message};
       return false;
     }
   }
+  return true;
+}
+
+bool parse_price_path(std::string_view text, RealPricePath* path, InputError* error) {
+  *path = RealPricePath{};
+  std::map<std::string, uint32_t> seen;  // instrument → index in order of first appearance
+  std::vector<Int> first_price;          // per driving instrument
+  size_t first_instrument_points = 0;
+  std::vector<PriceLineRecord> lines;
+  const bool parsed = parse_price_lines(text, &lines, error, [&](const PriceLineRecord& record, InputError* refusal) {
+    const std::string instrument = std::string(record.market ? "market " : "asset ") + std::to_string(record.id);
+    const auto [it, added] = seen.emplace(instrument, static_cast<uint32_t>(seen.size()));
+    const uint32_t index = it->second;
+    if (index >= 2) return true;  // a third instrument: checked, not followed
+    if (added) {
+      path->instruments.push_back(instrument);
+      first_price.push_back(record.price);
+    }
+    if (record.price > first_price[index] * kMaxPathRatio) {
+      *refusal = InputError{record.line, "price",
+                            format_units(record.price, kPriceDecimals) + " is more than " +
+                                std::to_string(kMaxPathRatio) + " times the first price of " + instrument + " (" +
+                                format_units(first_price[index], kPriceDecimals) + ")"};
+      return false;
+    }
+    path->points.push_back(RealPricePath::Point{index, record.price});
+    first_instrument_points += index == 0;
+    return true;
+  });
+  if (!parsed) return false;
   if (first_instrument_points < 2) {
     *error = InputError{0, "",
                         first_instrument_points == 0

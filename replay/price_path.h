@@ -13,6 +13,7 @@
 // how the generator follows the path.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,23 @@
 #include "replay/jsonl_import.h"
 
 namespace liql {
+
+// One SPEC §8 price line of a price file, checked (fields, price > 0 with at
+// most 18 decimals, publish_ts ≤ ts, ts not decreasing from the line before).
+struct PriceLineRecord {
+  size_t line = 0;
+  uint64_t ts = 0, publish_ts = 0;  // publish_ts defaults to ts
+  bool market = false;              // else an asset
+  uint32_t id = 0;
+  Int price;                        // units of 10^-18, > 0
+  std::string text;                 // the line as it was
+};
+
+// Every price line of a file (blank lines skipped); false with *error at the
+// first refusal, naming the line and the field. `check`, when given, sees
+// each line as it is read and may refuse it (fill the error, return false).
+bool parse_price_lines(std::string_view text, std::vector<PriceLineRecord>* lines, InputError* error,
+                       const std::function<bool(const PriceLineRecord&, InputError*)>& check = {});
 
 struct RealPricePath {
   struct Point {
