@@ -13,6 +13,7 @@
 
 #include "replay/aave_import.h"
 #include "replay/account_view.h"
+#include "replay/labels.h"
 #include "replay/audit.h"
 #include "replay/generate.h"
 #include "replay/jsonl_export.h"
@@ -166,11 +167,28 @@ int run_replay(const std::string& db, const ReplayFlags& flags) {
   return 0;
 }
 
-int run_audit(const std::string& db, const std::string& format, const std::string& only) {
+// --labels FILE (import aave --accounts' map); false after the message on bad input.
+bool read_labels(const std::string& path, AccountLabels* labels) {
+  if (path.empty()) return true;
+  std::string text, error;
+  if (!read_input(path, &text)) {
+    bad_input("cannot read " + path);
+    return false;
+  }
+  if (!AccountLabels::parse(text, labels, &error)) {
+    bad_input(path + ": " + error);
+    return false;
+  }
+  return true;
+}
+
+int run_audit(const std::string& db, const std::string& format, const std::string& only, const std::string& labels_file) {
+  AccountLabels labels;
+  if (!read_labels(labels_file, &labels)) return 2;
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
-  if (format == "csv") std::printf("%s\n", audit_csv_header().c_str());
-  if (format == "table") std::printf("%s\n", audit_table_header().c_str());
+  if (format == "csv") std::printf("%s\n", audit_csv_header(labels).c_str());
+  if (format == "table") std::printf("%s\n", audit_table_header(labels).c_str());
   AuditSummary summary;
   Machine machine;
   ReplayCounts counts;
@@ -183,9 +201,9 @@ int run_audit(const std::string& db, const std::string& format, const std::strin
       return Status::ok();
     }
     const AuditRecord record{view.record.seq, view.record.event->ts(), audit, view.hash()};
-    const std::string line = format == "jsonl" ? audit_json(record)
-                             : format == "csv" ? audit_csv(record)
-                                               : audit_table_row(record);
+    const std::string line = format == "jsonl" ? audit_json(record, labels)
+                             : format == "csv" ? audit_csv(record, labels)
+                                               : audit_table_row(record, labels);
     std::printf("%s\n", line.c_str());
     return Status::ok();
   };
@@ -202,7 +220,9 @@ int run_audit(const std::string& db, const std::string& format, const std::strin
   return 0;
 }
 
-int run_account(const std::string& db, uint64_t id, uint64_t at, bool json) {
+int run_account(const std::string& db, uint64_t id, uint64_t at, bool json, const std::string& labels_file) {
+  AccountLabels labels;
+  if (!read_labels(labels_file, &labels)) return 2;
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   Machine machine;
@@ -211,7 +231,8 @@ int run_account(const std::string& db, uint64_t id, uint64_t at, bool json) {
   if (machine.state().account(id) == nullptr) {
     return fail(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
   }
-  const std::string out = json ? account_json(machine.state(), id) + "\n" : account_text(machine.state(), id);
+  const std::string out =
+      json ? account_json(machine.state(), id, labels) + "\n" : account_text(machine.state(), id, labels);
   std::printf("%s", out.c_str());
   return 0;
 }
@@ -305,7 +326,10 @@ int run_verify_proof(const std::string& file, const std::string& expected_hash) 
 }
 
 // `risk`: the state at --at, then one pass over the accounts (replay/risk.h).
-int run_risk(const std::string& db, uint64_t at, const std::string& within, const std::string& format) {
+int run_risk(const std::string& db, uint64_t at, const std::string& within, const std::string& format,
+             const std::string& labels_file) {
+  AccountLabels labels;
+  if (!read_labels(labels_file, &labels)) return 2;
   RiskOptions options;
   options.progress = 100'000;
   if (!within.empty() && !(options.within = parse_percent(within))) {
@@ -320,17 +344,17 @@ int run_risk(const std::string& db, uint64_t at, const std::string& within, cons
   ReplayCounts counts;
   if (Status s = load_state(*ledger, at, &machine, &counts, kProgressEvery); !s.is_ok()) return fail(s.to_string());
   if (!machine.state().has_genesis()) return fail(fmt::format("no genesis at seq {}", machine.state().seq));
-  if (format == "csv") std::printf("%s\n", risk_csv_header().c_str());
+  if (format == "csv") std::printf("%s\n", risk_csv_header(labels).c_str());
   std::function<void(const AccountRisk&)> print;
   if (format != "table") {
     print = [&](const AccountRisk& risk) {
       for (const RiskLine& line : risk.lines) {
-        std::printf("%s\n", (format == "json" ? risk_json_line(line) : risk_csv_line(line)).c_str());
+        std::printf("%s\n", (format == "json" ? risk_json_line(line, labels) : risk_csv_line(line, labels)).c_str());
       }
     };
   }
   const RiskSummary summary = risk_pass(machine.state(), options, print);
-  if (format == "table") std::printf("%s", risk_table(machine.state(), summary, options).c_str());
+  if (format == "table") std::printf("%s", risk_table(machine.state(), summary, options, labels).c_str());
   return 0;
 }
 
@@ -418,7 +442,7 @@ int main(int argc, char** argv) {
   using namespace liql;
   CLI::App app{"liqledger: replay a leveraged protocol's event log and audit every liquidation (SPEC.md)"};
   app.require_subcommand(1);
-  std::string db, file, format = "table", only;
+  std::string db, file, format = "table", only, labels_file;
   bool sync = false;
   ReplayFlags replay_flags;
   uint64_t account_id = 0, at = kHeadSeq;
@@ -446,12 +470,15 @@ int main(int argc, char** argv) {
   audit->add_option("--only", only, "only records with this verdict")
       ->check(CLI::IsMember({"MINIMAL", "UNDER", "ALLOWED_EXCESS", "OVER_LIMIT", "WRONGFUL", "REJECTED",
                              "INVALID_RECORD", "ABSORBED"}));
+  const char* const labels_help = "account,address CSV (import aave --accounts): print addresses for ids";
+  audit->add_option("--labels", labels_file, labels_help);
 
   auto* account = app.add_subcommand("account", "an account's balances, positions and health");
   account->add_option("DB", db, "ledger directory")->required();
   account->add_option("ID", account_id, "account id")->required();
   account->add_option("--at", at, "as of this seq (default: the head)");
   account->add_flag("--json", account_json_flag, "print one JSON object");
+  account->add_option("--labels", labels_file, labels_help);
 
   auto* export_cmd = app.add_subcommand("export", "write the log as JSON Lines (exact round trip)");
   export_cmd->add_option("DB", db, "ledger directory")->required();
@@ -494,6 +521,7 @@ int main(int argc, char** argv) {
   risk->add_option("--at", risk_at, "as of this seq (default: the head)");
   risk->add_option("--within", risk_within, "table: the accounts whose nearest crossing is within PCT % of the price");
   risk->add_option("--format", risk_format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  risk->add_option("--labels", labels_file, labels_help);
 
   WhatIfFlags whatif_flags;
   auto* whatif = app.add_subcommand(
@@ -539,13 +567,13 @@ int main(int argc, char** argv) {
   if (append->parsed()) return run_append(db, file, sync, snapshot_every);
   if (verify_cmd->parsed()) return run_verify(db);
   if (replay_cmd->parsed()) return run_replay(db, replay_flags);
-  if (audit->parsed()) return run_audit(db, format, only);
-  if (account->parsed()) return run_account(db, account_id, at, account_json_flag);
+  if (audit->parsed()) return run_audit(db, format, only, labels_file);
+  if (account->parsed()) return run_account(db, account_id, at, account_json_flag, labels_file);
   if (export_cmd->parsed()) return run_export(db);
   if (generate->parsed()) return run_generate(generate_options, price_path, generate->count("--crash") > 0);
   if (prove->parsed()) return run_prove(db, account_id, at);
   if (verify_proof->parsed()) return run_verify_proof(file, expected_hash);
-  if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format);
+  if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format, labels_file);
   if (whatif->parsed()) return run_whatif_cmd(db, whatif_flags);
   if (report->parsed()) return run_report(db, report_flags, report_out);
   return 1;

@@ -201,33 +201,6 @@ Int Ray::compounded_interest(const Int& rate, uint64_t seconds) {
   return one() + rate * exp / year + second_term + third_term;
 }
 
-std::string accounts_csv(const std::vector<std::string>& addresses) {
-  std::string out = "account,address\n";
-  for (size_t i = 0; i < addresses.size(); ++i) out += std::to_string(i + 1) + "," + addresses[i] + "\n";
-  return out;
-}
-
-bool parse_accounts_csv(std::string_view text, std::map<uint64_t, std::string>* labels, std::string* error) {
-  bool ok = true;
-  for_each_line(text, [&](std::string_view line, size_t number) {
-    if (line.empty() || (number == 1 && line == "account,address")) return true;
-    const size_t comma = line.find(',');
-    uint64_t id = 0;
-    bool digits = comma != std::string_view::npos && comma > 0 && comma <= 20;
-    for (size_t i = 0; digits && i < comma; ++i) {
-      digits = line[i] >= '0' && line[i] <= '9' && id <= (UINT64_MAX - (line[i] - '0')) / 10;
-      id = id * 10 + static_cast<uint64_t>(line[i] - '0');
-    }
-    if (!digits) {
-      *error = "line " + std::to_string(number) + ": expected account,address";
-      return ok = false;
-    }
-    (*labels)[id] = std::string(line.substr(comma + 1));
-    return true;
-  });
-  return ok;
-}
-
 namespace {
 
 // ---- the Aave conversion -----------------------------------------------------------

@@ -99,8 +99,4 @@ struct Ray {
   static Int compounded_interest(const Int& rate, uint64_t seconds);
 };
 
-// The address map written by --accounts and read by --labels: "account,address".
-std::string accounts_csv(const std::vector<std::string>& addresses);
-bool parse_accounts_csv(std::string_view text, std::map<uint64_t, std::string>* labels, std::string* error);
-
 }  // namespace liql

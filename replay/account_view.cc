@@ -14,10 +14,11 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json view(const State& state, AccountId id) {
+Json view(const State& state, AccountId id, const AccountLabels& labels) {
   const Account& account = *state.account(id);
   Json out;
   out["account"] = id;
+  if (const std::string* label = labels.find(id)) out["address"] = *label;
   out["seq"] = state.seq;
   out["ts"] = state.ts;
   Json balances = Json::array();
@@ -68,12 +69,16 @@ Json view(const State& state, AccountId id) {
 
 }  // namespace
 
-std::string account_json(const State& state, AccountId id) { return view(state, id).dump(); }
+std::string account_json(const State& state, AccountId id, const AccountLabels& labels) {
+  return view(state, id, labels).dump();
+}
 
-std::string account_text(const State& state, AccountId id) {
-  const Json v = view(state, id);
+std::string account_text(const State& state, AccountId id, const AccountLabels& labels) {
+  const Json v = view(state, id, labels);
   const unsigned qd = state.quote_decimals();
-  std::string out = fmt::format("account {} at seq {} (ts {})\n", id, state.seq, state.ts);
+  const std::string* label = labels.find(id);
+  std::string out = fmt::format("account {}{} at seq {} (ts {})\n", id, label ? " (" + *label + ")" : "", state.seq,
+                                state.ts);
   for (const auto& balance : v["balances"]) {
     out += fmt::format("  balance  {:<10} {}\n", balance["symbol"].get<std::string>(),
                        balance["decimal"].get<std::string>());

@@ -5,11 +5,13 @@
 #include <string>
 
 #include "engine/state.h"
+#include "replay/labels.h"
 
 namespace liql {
 
-// REQUIRES state.account(id) != nullptr.
-std::string account_json(const State& state, AccountId id);
-std::string account_text(const State& state, AccountId id);
+// REQUIRES state.account(id) != nullptr. With a label for the account, the
+// JSON gains "address" and the text names it.
+std::string account_json(const State& state, AccountId id, const AccountLabels& labels = {});
+std::string account_text(const State& state, AccountId id, const AccountLabels& labels = {});
 
 }  // namespace liql

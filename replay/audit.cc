@@ -104,7 +104,7 @@ void add_split(PenaltySplit& total, const PenaltySplit& part) {
 
 }  // namespace
 
-std::string audit_json(const AuditRecord& record) {
+std::string audit_json(const AuditRecord& record, const AccountLabels& labels) {
   const LiquidationAudit& a = record.audit;
   Json out;
   out["seq"] = record.seq;
@@ -140,18 +140,26 @@ std::string audit_json(const AuditRecord& record) {
   out["flags"] = std::move(flags);
   out["reason"] = a.reason == Reason::None ? Json(nullptr) : Json(std::string(reason_name(a.reason)));
   out["state_hash"] = to_hex(record.state_hash);
+  if (!labels.empty()) {
+    const std::string* account = labels.find(a.account);
+    const std::string* liquidator = a.kind == LiquidationKind::Absorb ? nullptr : labels.find(a.liquidator);
+    out["account_address"] = account ? Json(*account) : Json(nullptr);
+    out["liquidator_address"] = liquidator ? Json(*liquidator) : Json(nullptr);
+  }
   return out.dump();
 }
 
-std::string audit_csv_header() {
-  return "seq,ts,kind,account,liquidator,market,liability,collateral,policy,pre_status,pre_equity,pre_h_init,"
+std::string audit_csv_header(const AccountLabels& labels) {
+  return std::string(
+             "seq,ts,kind,account,liquidator,market,liability,collateral,policy,pre_status,pre_equity,pre_h_init,"
          "pre_h_target,pre_h_maint,pre_hf_maint,required,allowed,requested,executed,penalty_total,"
          "penalty_liquidator,penalty_insurance,penalty_treasury,seized,closed_value,excess_size,excess_penalty,"
          "post_status,post_equity,post_h_target,post_h_maint,post_hf_maint,bankrupt_covered,bankrupt_bad_debt,"
-         "verdict,flags,reason,state_hash";
+         "verdict,flags,reason,state_hash") +
+         (labels.empty() ? "" : ",account_address,liquidator_address");
 }
 
-std::string audit_csv(const AuditRecord& record) {
+std::string audit_csv(const AuditRecord& record, const AccountLabels& labels) {
   const LiquidationAudit& a = record.audit;
   std::vector<std::string> cells;
   cells.push_back(std::to_string(record.seq));
@@ -187,6 +195,12 @@ std::string audit_csv(const AuditRecord& record) {
   cells.push_back(flags_text(a.flags, "|"));
   cells.push_back(a.reason == Reason::None ? "" : std::string(reason_name(a.reason)));
   cells.push_back(to_hex(record.state_hash));
+  if (!labels.empty()) {
+    const std::string* account = labels.find(a.account);
+    const std::string* liquidator = a.kind == LiquidationKind::Absorb ? nullptr : labels.find(a.liquidator);
+    cells.push_back(account ? *account : "");
+    cells.push_back(liquidator ? *liquidator : "");
+  }
   std::string line;
   for (size_t i = 0; i < cells.size(); ++i) {
     if (i > 0) line += ',';
@@ -195,16 +209,24 @@ std::string audit_csv(const AuditRecord& record) {
   return line;
 }
 
-std::string audit_table_header() {
-  return fmt::format("{:>8} {:<5} {:>8} {:>8} {:<9} {:<14} {:>14} {:>14} {:>14} {:>12} {:<14} {:<20} {}", "seq",
-                     "kind", "account", "liqdtor", "where", "verdict", "required", "executed", "allowed", "penalty",
+namespace {
+// The account columns: 8 wide for ids, 42 for addresses.
+size_t id_width(const AccountLabels& labels) { return labels.empty() ? 8 : 42; }
+}  // namespace
+
+std::string audit_table_header(const AccountLabels& labels) {
+  const size_t w = id_width(labels);
+  return fmt::format("{:>8} {:<5} {:>{}} {:>{}} {:<9} {:<14} {:>14} {:>14} {:>14} {:>12} {:<14} {:<20} {}", "seq",
+                     "kind", "account", w, "liqdtor", w, "where", "verdict", "required", "executed", "allowed", "penalty",
                      "post", "reason", "flags");
 }
 
-std::string audit_table_row(const AuditRecord& record) {
+std::string audit_table_row(const AuditRecord& record, const AccountLabels& labels) {
   const LiquidationAudit& a = record.audit;
-  return fmt::format("{:>8} {:<5} {:>8} {:>8} {:<9} {:<14} {:>14} {:>14} {:>14} {:>12} {:<14} {:<20} {}", record.seq,
-                     kind_text(a), a.account, liquidator_text(a), where(a), verdict_name(a.verdict),
+  const size_t w = id_width(labels);
+  const std::string liquidator = a.kind == LiquidationKind::Absorb ? "" : labels.name(a.liquidator);
+  return fmt::format("{:>8} {:<5} {:>{}} {:>{}} {:<9} {:<14} {:>14} {:>14} {:>14} {:>12} {:<14} {:<20} {}", record.seq,
+                     kind_text(a), labels.name(a.account), w, liquidator, w, where(a), verdict_name(a.verdict),
                      text(a.required), text(a.executed), text(a.allowed), a.penalty ? text(a.penalty->total) : "",
                      a.post ? status_name(a.post->status) : "", a.reason == Reason::None ? "" : reason_name(a.reason),
                      flags_text(a.flags, ","));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/outcome.h"
+#include "replay/labels.h"
 #include "schemas/sha256.h"
 
 namespace liql {
@@ -24,12 +25,14 @@ struct AuditRecord {
 
 enum class AuditFormat { Table, Jsonl, Csv };
 
-// The JSON object of one record, on one line.
-std::string audit_json(const AuditRecord& record);
-std::string audit_csv_header();
-std::string audit_csv(const AuditRecord& record);
-std::string audit_table_header();
-std::string audit_table_row(const AuditRecord& record);
+// The JSON object of one record, on one line. With labels, the JSON gains
+// account_address and liquidator_address, the CSV two columns of the same
+// names at the end, and the table shows the labels instead of the ids.
+std::string audit_json(const AuditRecord& record, const AccountLabels& labels = {});
+std::string audit_csv_header(const AccountLabels& labels = {});
+std::string audit_csv(const AuditRecord& record, const AccountLabels& labels = {});
+std::string audit_table_header(const AccountLabels& labels = {});
+std::string audit_table_row(const AuditRecord& record, const AccountLabels& labels = {});
 
 // Totals over a replay, for the demo and `audit --format summary`.
 struct AuditSummary {

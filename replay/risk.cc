@@ -220,47 +220,56 @@ std::string json_text(const std::string& text) { return text.empty() ? "null" : 
 
 }  // namespace
 
-std::string risk_json_line(const RiskLine& line) {
-  return fmt::format(R"({{"account":{},"instrument":"{}","price":{},"crossing_price":{},"move_pct":{},"status":{}{}}})",
+std::string risk_json_line(const RiskLine& line, const AccountLabels& labels) {
+  const std::string* label = labels.find(line.account);
+  return fmt::format(R"({{"account":{},"instrument":"{}","price":{},"crossing_price":{},"move_pct":{},"status":{}{}{}}})",
                      line.account, instrument_name(line.instrument), json_text(price_text(line)),
                      json_text(crossing_text(line)), json_text(line.move_pct), json_text(status_text(line)),
-                     line.overflow ? R"(,"overflow":true)" : "");
+                     line.overflow ? R"(,"overflow":true)" : "",
+                     labels.empty() ? "" : R"(,"address":)" + (label ? json_text(*label) : "null"));
 }
 
-std::string risk_csv_header() { return "account,instrument,price,crossing_price,move_pct,status,overflow"; }
+std::string risk_csv_header(const AccountLabels& labels) {
+  return std::string("account,instrument,price,crossing_price,move_pct,status,overflow") +
+         (labels.empty() ? "" : ",address");
+}
 
-std::string risk_csv_line(const RiskLine& line) {
-  return fmt::format("{},{},{},{},{},{},{}", line.account, instrument_name(line.instrument), price_text(line),
-                     crossing_text(line), line.move_pct, status_text(line), line.overflow ? "true" : "false");
+std::string risk_csv_line(const RiskLine& line, const AccountLabels& labels) {
+  const std::string* label = labels.find(line.account);
+  return fmt::format("{},{},{},{},{},{},{}{}", line.account, instrument_name(line.instrument), price_text(line),
+                     crossing_text(line), line.move_pct, status_text(line), line.overflow ? "true" : "false",
+                     labels.empty() ? "" : "," + (label ? *label : std::string()));
 }
 
 namespace {
 
-std::string table_rows(const std::vector<RiskLine>& lines) {
+std::string table_rows(const std::vector<RiskLine>& lines, const AccountLabels& labels) {
   if (lines.empty()) return "  none\n";
-  std::string out = fmt::format("  {:<10} {:<12} {:>32} {:>32} {:>12}\n", "account", "instrument", "price",
+  const size_t w = labels.empty() ? 10 : 42;
+  std::string out = fmt::format("  {:<{}} {:<12} {:>32} {:>32} {:>12}\n", "account", w, "instrument", "price",
                                 "crossing", "move %");
   for (const RiskLine& line : lines) {
-    out += fmt::format("  {:<10} {:<12} {:>32} {:>32} {:>12}\n", line.account, instrument_name(line.instrument),
-                       price_text(line), crossing_text(line), line.move_pct);
+    out += fmt::format("  {:<{}} {:<12} {:>32} {:>32} {:>12}\n", labels.name(line.account), w,
+                       instrument_name(line.instrument), price_text(line), crossing_text(line), line.move_pct);
   }
   return out;
 }
 
 }  // namespace
 
-std::string risk_table(const State& state, const RiskSummary& summary, const RiskOptions& options) {
+std::string risk_table(const State& state, const RiskSummary& summary, const RiskOptions& options,
+                       const AccountLabels& labels) {
   std::string out = fmt::format("risk at seq {} (ts {})\n", summary.seq, summary.ts);
   out += fmt::format("accounts examined {}: {} holding instruments ({} of them an unpriced one), {} liquidatable now\n",
                      summary.accounts, summary.with_lines, summary.unpriced, summary.liquidatable);
   out += fmt::format("nearest to liquidation (the {} nearest accounts not liquidatable now, by the |move| of their "
                      "nearest instrument): {}\n",
                      options.nearest_count, summary.nearest.size());
-  out += table_rows(summary.nearest);
+  out += table_rows(summary.nearest, labels);
   if (options.within) {
     out += fmt::format("within {}% (accounts not liquidatable now): {}\n", format_units(*options.within, 18),
                        summary.within.size());
-    out += table_rows(summary.within);
+    out += table_rows(summary.within, labels);
   }
   const unsigned qd = state.quote_decimals();
   out += fmt::format("liquidation map (per instrument and 1% of price move: the current value in {} of the holdings "

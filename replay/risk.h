@@ -30,6 +30,7 @@
 #include "engine/int.h"
 #include "engine/keeper.h"
 #include "engine/state.h"
+#include "replay/labels.h"
 
 namespace liql {
 
@@ -103,11 +104,14 @@ RiskSummary risk_pass(const State& state, const RiskOptions& options,
 
 // {"account","instrument","price","crossing_price","move_pct","status"} and
 // "overflow":true when it applies.
-std::string risk_json_line(const RiskLine& line);
+std::string risk_json_line(const RiskLine& line, const AccountLabels& labels = {});
 // The same columns and "overflow" (true/false); null is an empty field.
-std::string risk_csv_header();
-std::string risk_csv_line(const RiskLine& line);
+std::string risk_csv_header(const AccountLabels& labels = {});
+std::string risk_csv_line(const RiskLine& line, const AccountLabels& labels = {});
 // `liqledger risk --format table`.
-std::string risk_table(const State& state, const RiskSummary& summary, const RiskOptions& options);
+// With labels, the account is shown by its label (table) or gains an
+// "address" (JSON) / a last "address" column (CSV).
+std::string risk_table(const State& state, const RiskSummary& summary, const RiskOptions& options,
+                       const AccountLabels& labels = {});
 
 }  // namespace liql

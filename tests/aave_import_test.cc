@@ -425,6 +425,35 @@ TEST(AaveImportBadInput, TheCliWritesNothingAndExitsTwo) {
   EXPECT_NE(audit.out.find("ALLOWED_EXCESS"), std::string::npos);
 }
 
+TEST(AaveImportLabels, AuditAccountAndRiskPrintTheAddresses) {
+  ScratchDir dir;
+  const auto piped = testing::run_shell(std::string(LIQL_CLI_PATH) + " import aave --config " + kData +
+                                        "market.json --accounts " + dir.path("map.csv") + " " + kData +
+                                        "crash.jsonl 2>/dev/null | " + LIQL_CLI_PATH + " append " + dir.path("db") +
+                                        " - >/dev/null");
+  ASSERT_EQ(piped.exit_code, 0);
+  const std::string db = dir.path("db"), labels = " --labels " + dir.path("map.csv");
+  const auto jsonl = testing::cli("audit " + db + " --format jsonl" + labels);
+  EXPECT_NE(jsonl.out.find(",\"account_address\":\"" + kAlice + "\",\"liquidator_address\":\"" + kCarol + "\"}"),
+            std::string::npos)
+      << jsonl.out;
+  const auto csv = testing::cli("audit " + db + " --format csv" + labels);
+  EXPECT_NE(csv.out.find(",state_hash,account_address,liquidator_address\n"), std::string::npos);
+  EXPECT_NE(csv.out.find("," + kAlice + "," + kCarol + "\n"), std::string::npos) << csv.out;
+  const auto table = testing::cli("audit " + db + labels);
+  EXPECT_NE(table.out.find(kAlice + " " + kCarol), std::string::npos) << table.out;
+  // Without --labels, nothing changes: ids only.
+  EXPECT_EQ(testing::cli("audit " + db + " --format jsonl").out.find("address"), std::string::npos);
+  const auto account = testing::cli("account " + db + " 1 --json" + labels);
+  EXPECT_NE(account.out.find("\"account\":1,\"address\":\"" + kAlice + "\""), std::string::npos) << account.out;
+  const auto risk = testing::cli("risk " + db + " --format csv" + labels);
+  EXPECT_NE(risk.out.find("status,overflow,address\n"), std::string::npos);
+  EXPECT_NE(risk.out.find(",false," + kBob + "\n"), std::string::npos) << risk.out;
+  // A malformed map is bad input: exit 2.
+  std::ofstream(dir.path("bad.csv")) << "account,address\nseven,0xabc\n";
+  EXPECT_EQ(testing::cli("audit " + db + " --labels " + dir.path("bad.csv")).exit_code, 2);
+}
+
 TEST(AaveImportBadInput, MarketConfigErrorsNameTheField) {
   AaveMarket m;
   std::string error;
