@@ -58,6 +58,16 @@ bool read_input(const std::string& path, std::string* text) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {  // one read of the whole file
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    in.seekg(0);
+    if (size < 0) return false;
+    text->resize(static_cast<size_t>(size));
+    return static_cast<bool>(in.read(text->data(), size));
+  }
+  // A pipe (<(...)): as a stream.
   std::ostringstream buffer;
   buffer << in.rdbuf();
   *text = buffer.str();

@@ -198,6 +198,24 @@ TEST(AaveImport, CsvTablesAndJsonLinesGiveTheSameLogByteForByte) {
   EXPECT_GT(from_csv.lines, 10u);
 }
 
+TEST(AaveImport, KeyOrderExtraKeysAndNestedArgumentsDoNotChangeTheLog) {
+  // The reader takes the common line shape without building a JSON tree and
+  // falls back to the tree for anything else (here: a nested argument value);
+  // key order and extra top-level keys (a transaction hash) change nothing.
+  std::string reordered;
+  std::istringstream in(crash());
+  size_t n = 0;
+  for (std::string line; std::getline(in, line); ++n) {
+    const size_t args = line.find(",\"args\":");
+    std::string moved = "{\"tx_hash\":\"0xab\"," + line.substr(args + 1, line.size() - args - 2) + "," +
+                        line.substr(1, args - 1) + "}";
+    if (n == 3) moved.insert(moved.find("\"amount\""), "\"extra\":{\"nested\":[1,2]},");
+    reordered += moved + "\n";
+  }
+  EXPECT_NE(reordered.find("{\"tx_hash\":\"0xab\",\"args\":{"), std::string::npos) << reordered;
+  EXPECT_EQ(import(reordered).jsonl, import(crash()).jsonl);
+}
+
 // ---- interest ------------------------------------------------------------------------
 
 TEST(AaveImport, SupplyInterestOverTwoIndexUpdatesWithAavesRounding) {
