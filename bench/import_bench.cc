@@ -249,7 +249,7 @@ int run(const Flags& flags) {
   // Once: it is not part of the ratio.
   Row read_row{"  of which read_evm_logs (the input parsed; once)", {}};
   {
-    std::vector<EvmLog> logs;
+    EvmLogs logs;
     const double cpu = process_cpu_seconds();
     start = Clock::now();
     ImportError read_error;

@@ -356,7 +356,7 @@ class AaveConverter {
 
   bool fail(const EvmLog& log, std::string field, std::string message) {
     error_->file = inputs_[log.file].name;
-    error_->error = InputError{log.line, std::move(field), log.event + ": " + std::move(message)};
+    error_->error = InputError{log.line, std::move(field), std::string(log.event) + ": " + std::move(message)};
     return false;
   }
 
@@ -422,7 +422,7 @@ class AaveConverter {
   // ---- events ----------------------------------------------------------------------
 
   bool convert(const EvmLog& log, bool skip_unknown) {
-    const std::string& e = log.event;
+    const std::string_view e = log.event;
     if (e == "AnswerUpdated") return answer(log);
     if (e == "Transfer") return transfer(log);
     static const char* const kPoolEvents[] = {"Supply", "Deposit", "Withdraw", "Borrow", "Repay", "LiquidationCall",
@@ -447,7 +447,7 @@ class AaveConverter {
                                            "RebalanceStableBorrowRate", "Swap", "SwapBorrowRateMode",
                                            "NewRound", "DeficitCovered"};
     if (std::find(std::begin(kIgnored), std::end(kIgnored), e) != std::end(kIgnored) || skip_unknown) {
-      ++out_->skipped[e];
+      ++out_->skipped[std::string(e)];
       return true;
     }
     return fail(log, "event",
@@ -739,12 +739,12 @@ class AaveConverter {
 bool import_aave(const AaveMarket& market, const std::vector<ImportInput>& inputs, const AaveImportOptions& options,
                  ImportResult* result, ImportError* error) {
   *result = ImportResult{};
-  std::vector<EvmLog> logs;
+  EvmLogs logs;
   if (!read_evm_logs(inputs, &logs, error)) return false;
   AaveConverter converter(market, inputs, result, error);
   try {
     converter.header();
-    if (!converter.set_prices(options.prices) || !converter.run(logs, options.skip_unknown)) return false;
+    if (!converter.set_prices(options.prices) || !converter.run(logs.logs, options.skip_unknown)) return false;
   } catch (const std::exception& e) {  // an invalid listing or an overflow: nothing is written either way
     *error = ImportError{inputs.empty() ? "MARKET.json" : inputs.front().name, InputError{0, "", e.what()}};
     return false;
@@ -755,8 +755,9 @@ bool import_aave(const AaveMarket& market, const std::vector<ImportInput>& input
 bool import_chainlink(const AaveMarket& market, const std::vector<ImportInput>& inputs, ImportResult* result,
                       ImportError* error) {
   *result = ImportResult{};
-  std::vector<EvmLog> logs;
-  if (!read_evm_logs(inputs, &logs, error)) return false;
+  EvmLogs read;
+  if (!read_evm_logs(inputs, &read, error)) return false;
+  const std::vector<EvmLog>& logs = read.logs;
   struct Round {
     uint64_t ts, publish_ts;
     size_t feed;
@@ -772,7 +773,7 @@ bool import_chainlink(const AaveMarket& market, const std::vector<ImportInput>& 
     const auto feed = std::find_if(market.feeds.begin(), market.feeds.end(),
                                    [&](const AaveFeed& f) { return f.address == log.address; });
     if (!log.rounds() && log.event != "AnswerUpdated") {
-      return fail(log, "event", log.event + ": not a Chainlink event (AnswerUpdated, or getRoundData rows)");
+      return fail(log, "event", std::string(log.event) + ": not a Chainlink event (AnswerUpdated, or getRoundData rows)");
     }
     if (feed == market.feeds.end()) return fail(log, "address", log.address + " is not a feed in the config");
     ArgReader args(log, error, inputs);

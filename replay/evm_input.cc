@@ -69,126 +69,171 @@ std::optional<uint64_t> parse_block_time(std::string_view text) {
 
 // ---- JSON Lines ------------------------------------------------------------------
 
-EvmLog::Arg json_arg(const std::string& name, const Json& value) {
+// The fast reading: the common line scanned in place, every text a view into
+// the input, no JSON tree and no allocation per argument. It accepts a JSON
+// object of block, log_index, timestamp (unsigned integers), address, event
+// (strings), args (an object of strings, integers, booleans and nulls) and
+// other scalar keys, with no escapes in any string and no name twice. Anything
+// else returns false and the line is read again as a tree (below), which
+// names what is wrong; both readings give the same EvmLog for a line both accept.
+class LineScanner {
+ public:
+  LineScanner(std::string_view text, EvmLog* log) : p_(text.data()), end_(text.data() + text.size()), log_(log) {}
+
+  bool scan(std::string_view* address) {
+    unsigned seen = 0;
+    if (!take('{')) return false;
+    if (take('}')) return false;  // an empty object: the tree reading says what is missing
+    do {
+      std::string_view key;
+      if (!string(&key) || !take(':')) return false;
+      if (key == "args") {
+        if ((seen & kArgs) || !args()) return false;
+        seen |= kArgs;
+      } else if (key == "block" || key == "log_index" || key == "timestamp") {
+        const unsigned bit = key[0] == 'b' ? kBlock : key[0] == 'l' ? kIndex : kTime;
+        uint64_t* field = key[0] == 'b' ? &log_->block : key[0] == 'l' ? &log_->log_index : &log_->timestamp;
+        if ((seen & bit) || !unsigned_number(field)) return false;
+        seen |= bit;
+      } else if (key == "address" || key == "event") {
+        const unsigned bit = key[0] == 'a' ? kAddress : kEvent;
+        if ((seen & bit) || !string(key[0] == 'a' ? address : &log_->event)) return false;
+        seen |= bit;
+      } else {
+        EvmLog::Arg ignored;
+        if (!scalar(&ignored)) return false;  // another key, ignored as by the tree reading
+      }
+    } while (take(','));
+    if (!take('}')) return false;
+    skip_space();
+    return p_ == end_ && seen == kAll;
+  }
+
+ private:
+  enum : unsigned { kBlock = 1, kIndex = 2, kTime = 4, kAddress = 8, kEvent = 16, kArgs = 32, kAll = 63 };
+
+  void skip_space() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
+  }
+  bool take(char c) {
+    skip_space();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    return true;
+  }
+  // A string without escapes or control characters.
+  bool string(std::string_view* out) {
+    if (!take('"')) return false;
+    const char* start = p_;
+    while (p_ != end_ && *p_ != '"') {
+      if (*p_ == '\\' || static_cast<unsigned char>(*p_) < 0x20) return false;
+      ++p_;
+    }
+    if (p_ == end_) return false;
+    *out = std::string_view(start, static_cast<size_t>(p_ - start));
+    ++p_;
+    return true;
+  }
+  // A JSON integer (-?(0|[1-9][0-9]*)); a fraction or an exponent gives up.
+  bool integer(std::string_view* out) {
+    skip_space();
+    const char* start = p_;
+    if (p_ != end_ && *p_ == '-') ++p_;
+    const char* digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    if (p_ == digits || (*digits == '0' && p_ - digits > 1)) return false;
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    *out = std::string_view(start, static_cast<size_t>(p_ - start));
+    return true;
+  }
+  bool unsigned_number(uint64_t* out) {
+    std::string_view digits;
+    if (!integer(&digits) || digits[0] == '-') return false;
+    const auto value = parse_u64(digits);
+    if (!value) return false;
+    *out = *value;
+    return true;
+  }
+  bool scalar(EvmLog::Arg* arg) {
+    skip_space();
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '"':
+        arg->kind = EvmLog::Kind::String;
+        return string(&arg->text);
+      case 't':
+        arg->kind = EvmLog::Kind::Bool;
+        arg->text = "true";
+        return literal("true");
+      case 'f':
+        arg->kind = EvmLog::Kind::Bool;
+        arg->text = "false";
+        return literal("false");
+      case 'n':
+        arg->kind = EvmLog::Kind::Other;
+        arg->text = "";
+        return literal("null");
+      default:
+        arg->kind = EvmLog::Kind::Number;
+        // "-0" reads as the number 0 in a tree: leave it to the tree reading.
+        return integer(&arg->text) && arg->text != "-0";
+    }
+  }
+  bool args() {
+    if (!take('{')) return false;
+    if (take('}')) return true;
+    do {
+      EvmLog::Arg arg;
+      if (!string(&arg.name) || !take(':') || !scalar(&arg)) return false;
+      for (const EvmLog::Arg& other : log_->args) {
+        if (other.name == arg.name) return false;  // a name twice: the tree reading decides
+      }
+      log_->args.push_back(arg);
+    } while (take(','));
+    return take('}');
+  }
+
+  const char* p_;
+  const char* end_;
+  EvmLog* log_;
+};
+
+EvmLog::Arg json_arg(std::string_view name, const Json& value, EvmLogs* store) {
   EvmLog::Arg arg{name, "", EvmLog::Kind::Other};
   if (value.is_string()) {
-    arg.text = value.get<std::string>();
+    arg.text = store->keep(value.get<std::string>());
     arg.kind = EvmLog::Kind::String;
   } else if (value.is_boolean()) {
     arg.text = value.get<bool>() ? "true" : "false";
     arg.kind = EvmLog::Kind::Bool;
   } else if (value.is_number_integer()) {
-    arg.text = value.dump();
+    arg.text = store->keep(value.dump());
     arg.kind = EvmLog::Kind::Number;
   }
   return arg;
 }
 
-// The common line read straight into an EvmLog by nlohmann's SAX interface,
-// without building a JSON tree: an object with block, log_index, timestamp
-// (unsigned integers), address, event (strings) and args (an object of
-// scalars, each name once). Anything else makes it give up, and the line is
-// read again as a tree, which names what is wrong; both readings give the
-// same EvmLog for a line both accept.
-class LogSax {
- public:
-  explicit LogSax(EvmLog* log) : log_(log) {}
-  bool complete() const { return depth_ == 0 && seen_ == kAll; }
-  const std::string& address() const { return address_; }
-
-  bool null() { return arg(EvmLog::Kind::Other, ""); }
-  bool boolean(bool value) { return arg(EvmLog::Kind::Bool, value ? "true" : "false"); }
-  bool number_integer(int64_t value) { return arg(EvmLog::Kind::Number, std::to_string(value)); }
-  bool number_unsigned(uint64_t value) {
-    if (depth_ == 2) return arg(EvmLog::Kind::Number, std::to_string(value));
-    if (depth_ != 1) return false;
-    if (key_ == "block") return top(kBlock, &log_->block, value);
-    if (key_ == "log_index") return top(kIndex, &log_->log_index, value);
-    if (key_ == "timestamp") return top(kTime, &log_->timestamp, value);
-    return !reserved();  // another top-level key is ignored, as by the tree reading
-  }
-  bool number_float(double, const std::string&) { return arg(EvmLog::Kind::Other, ""); }
-  bool string(std::string& value) {
-    if (depth_ == 2) return arg(EvmLog::Kind::String, std::move(value));
-    if (depth_ != 1) return false;
-    if (key_ == "address") return text(kAddress, &address_, value);
-    if (key_ == "event") return text(kEvent, &log_->event, value);
-    return !reserved();
-  }
-  bool binary(std::vector<uint8_t>&) { return false; }
-  bool start_object(size_t) {
-    if (depth_ == 0 || (depth_ == 1 && key_ == "args" && !(seen_ & kArgs))) {
-      if (depth_ == 1) seen_ |= kArgs;
-      ++depth_;
-      return true;
-    }
-    return false;  // a nested value: the tree reading decides
-  }
-  bool key(std::string& name) {
-    if (depth_ == 2) {
-      for (const EvmLog::Arg& arg : log_->args) {
-        if (arg.name == name) return false;  // a name twice: the tree reading decides
-      }
-    }
-    key_ = std::move(name);
-    return true;
-  }
-  bool end_object() {
-    --depth_;
-    return true;
-  }
-  bool start_array(size_t) { return false; }
-  bool end_array() { return false; }
-  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
-
- private:
-  enum : unsigned { kBlock = 1, kIndex = 2, kTime = 4, kAddress = 8, kEvent = 16, kArgs = 32, kAll = 63 };
-  bool reserved() const { return key_ == "block" || key_ == "log_index" || key_ == "timestamp" || key_ == "address" ||
-                                 key_ == "event" || key_ == "args"; }
-  bool arg(EvmLog::Kind kind, std::string value) {
-    if (depth_ != 2) return depth_ == 1 && !reserved();
-    log_->args.push_back({std::move(key_), std::move(value), kind});
-    return true;
-  }
-  bool top(unsigned bit, uint64_t* field, uint64_t value) {
-    if (seen_ & bit) return false;
-    seen_ |= bit;
-    *field = value;
-    return true;
-  }
-  bool text(unsigned bit, std::string* field, std::string& value) {
-    if (seen_ & bit) return false;
-    seen_ |= bit;
-    *field = std::move(value);
-    return true;
-  }
-
-  EvmLog* log_;
-  std::string key_, address_;
-  int depth_ = 0;
-  unsigned seen_ = 0;
-};
-
-// The fast reading of one line; false to read it as a tree instead.
-bool read_log_sax(std::string_view text, uint32_t file, size_t line, std::vector<EvmLog>* logs) {
-  EvmLog log;
-  log.file = file;
-  log.line = line;
-  LogSax sax(&log);
-  if (!Json::sax_parse(text, &sax) || !sax.complete()) return false;
-  auto address = normalize_address(sax.address());
-  if (!address) return false;
-  log.address = std::move(*address);
-  logs->push_back(std::move(log));
-  return true;
-}
-
-bool read_jsonl(const std::vector<ImportInput>& inputs, uint32_t file, std::vector<EvmLog>* logs,
+bool read_jsonl(const std::vector<ImportInput>& inputs, uint32_t file, std::vector<EvmLog>* logs, EvmLogs* store,
                 ImportError* error) {
   bool ok = true;
   for_each_line(inputs[file].text, [&](std::string_view text, size_t line) {
     if (text.find_first_not_of(" \t") == std::string_view::npos) return true;
-    if (read_log_sax(text, file, line, logs)) return true;
+    EvmLog fast;
+    fast.file = file;
+    fast.line = line;
+    std::string_view raw_address;
+    if (LineScanner(text, &fast).scan(&raw_address)) {
+      if (auto address = normalize_address(raw_address)) {
+        fast.address = std::move(*address);
+        logs->push_back(std::move(fast));
+        return true;
+      }
+    }
     auto no = [&](std::string field, std::string message) {
       ok = refuse(error, inputs, file, line, std::move(field), std::move(message));
       return false;
@@ -209,13 +254,13 @@ bool read_jsonl(const std::vector<ImportInput>& inputs, uint32_t file, std::vect
       if (!json.contains("answeredInRound")) return no("event", "missing (and not a getRoundData row)");
       log.event = "getRoundData";
       for (const auto& [key, value] : json.items()) {
-        if (key != "address") log.args.push_back(json_arg(key, value));
+        if (key != "address") log.args.push_back(json_arg(store->keep(key), value, store));
       }
       logs->push_back(std::move(log));
       return true;
     }
     if (!event->is_string()) return no("event", "not a string");
-    log.event = event->get<std::string>();
+    log.event = store->keep(event->get<std::string>());
     for (const char* key : {"block", "log_index", "timestamp"}) {
       const auto value = json.find(key);
       if (value == json.end() || !value->is_number_unsigned()) return no(key, "missing, or not a non-negative integer");
@@ -224,7 +269,7 @@ bool read_jsonl(const std::vector<ImportInput>& inputs, uint32_t file, std::vect
     }
     const auto args = json.find("args");
     if (args == json.end() || !args->is_object()) return no("args", "missing, or not an object");
-    for (const auto& [key, value] : args->items()) log.args.push_back(json_arg(key, value));
+    for (const auto& [key, value] : args->items()) log.args.push_back(json_arg(store->keep(key), value, store));
     logs->push_back(std::move(log));
     return true;
   });
@@ -297,7 +342,8 @@ std::string event_from_file_name(const std::string& path) {
   return evt == std::string::npos ? stem : stem.substr(evt + 5);
 }
 
-bool read_csv(const std::vector<ImportInput>& inputs, uint32_t file, std::vector<EvmLog>* logs, ImportError* error) {
+bool read_csv(const std::vector<ImportInput>& inputs, uint32_t file, std::vector<EvmLog>* logs, EvmLogs* store,
+              ImportError* error) {
   std::vector<CsvRecord> records;
   size_t bad_line = 0;
   if (!split_csv(inputs[file].text, &records, &bad_line)) {
@@ -320,9 +366,11 @@ bool read_csv(const std::vector<ImportInput>& inputs, uint32_t file, std::vector
       if (c < 0) return refuse(error, inputs, file, records.front().line, name, "missing column");
     }
   }
-  const std::string file_event = rounds ? "getRoundData" : event_from_file_name(inputs[file].name);
+  const std::string_view file_event = store->keep(rounds ? "getRoundData" : event_from_file_name(inputs[file].name));
+  std::vector<std::string_view> names;  // the header's cells, kept
+  for (const std::string& name : header) names.push_back(store->keep(name));
   for (size_t r = 1; r < records.size(); ++r) {
-    const CsvRecord& record = records[r];
+    CsvRecord& record = records[r];
     auto no = [&](std::string field, std::string message) {
       return refuse(error, inputs, file, record.line, std::move(field), std::move(message));
     };
@@ -333,7 +381,7 @@ bool read_csv(const std::vector<ImportInput>& inputs, uint32_t file, std::vector
     EvmLog log;
     log.file = file;
     log.line = record.line;
-    log.event = event_column >= 0 ? record.cells[event_column] : file_event;
+    log.event = event_column >= 0 ? store->keep(record.cells[event_column]) : file_event;
     const auto normalized = normalize_address(record.cells[address_column]);
     if (!normalized) return no(address_name, "not an address (0x and 40 hex digits)");
     log.address = *normalized;
@@ -352,7 +400,7 @@ bool read_csv(const std::vector<ImportInput>& inputs, uint32_t file, std::vector
       if (static_cast<int>(c) == event_column || static_cast<int>(c) == address_column || name.rfind("evt_", 0) == 0) {
         continue;
       }
-      log.args.push_back({name, record.cells[c], EvmLog::Kind::Csv});
+      log.args.push_back({names[c], store->keep(std::move(record.cells[c])), EvmLog::Kind::Csv});
     }
     logs->push_back(std::move(log));
   }
@@ -411,7 +459,7 @@ std::optional<Int> parse_uint256(std::string_view text) {
 bool ArgReader::fail(std::string_view field, const std::string& message) {
   if (ok_) {
     error_->file = inputs_[log_.file].name;
-    error_->error = InputError{log_.line, std::string(field), log_.event + ": " + message};
+    error_->error = InputError{log_.line, std::string(field), std::string(log_.event) + ": " + message};
   }
   ok_ = false;
   return false;
@@ -431,7 +479,7 @@ Int ArgReader::uint256(std::string_view name) {
     return 0;
   }
   const auto value = parse_uint256(arg->text);
-  if (!value) fail(name, "'" + arg->text + "' is not a uint256 (decimal digits, below 2^256)");
+  if (!value) fail(name, "'" + std::string(arg->text) + "' is not a uint256 (decimal digits, below 2^256)");
   return value.value_or(0);
 }
 
@@ -445,7 +493,7 @@ Int ArgReader::int256(std::string_view name) {
   const bool negative = !arg->text.empty() && arg->text[0] == '-';
   const auto magnitude = parse_uint256(std::string_view(arg->text).substr(negative ? 1 : 0));
   if (!magnitude || *magnitude > (negative ? Int(1) << 255 : (Int(1) << 255) - 1)) {
-    fail(name, "'" + arg->text + "' is not an int256");
+    fail(name, "'" + std::string(arg->text) + "' is not an int256");
     return 0;
   }
   return negative ? Int(-*magnitude) : *magnitude;
@@ -471,13 +519,17 @@ bool ArgReader::boolean(std::string_view name, bool fallback) {
   return false;
 }
 
-bool read_evm_logs(const std::vector<ImportInput>& inputs, std::vector<EvmLog>* logs, ImportError* error) {
+bool read_evm_logs(const std::vector<ImportInput>& inputs, EvmLogs* out, ImportError* error) {
+  out->logs.clear();
+  std::vector<EvmLog>* logs = &out->logs;
   std::vector<std::vector<EvmLog>> files(inputs.size());
   for (uint32_t f = 0; f < inputs.size(); ++f) {
     const std::string& text = inputs[f].text;
     const size_t first = text.find_first_not_of(" \t\r\n");
     const bool json = first != std::string::npos && text[first] == '{';
-    if (!(json ? read_jsonl(inputs, f, &files[f], error) : read_csv(inputs, f, &files[f], error))) return false;
+    if (!(json ? read_jsonl(inputs, f, &files[f], out, error) : read_csv(inputs, f, &files[f], out, error))) {
+      return false;
+    }
     const std::vector<EvmLog>& read = files[f];
     for (size_t i = 1; i < read.size(); ++i) {
       if (read[i].rounds() || read[i - 1].rounds() || before(read[i - 1], read[i])) continue;
@@ -488,9 +540,12 @@ bool read_evm_logs(const std::vector<ImportInput>& inputs, std::vector<EvmLog>* 
                         " (lines must be ordered by block, then log_index)");
     }
   }
+  if (files.size() == 1) {  // nothing to merge
+    *logs = std::move(files.front());
+    return true;
+  }
   // k-way merge by (block, log_index); a key seen in two files is a duplicate.
   std::vector<size_t> next(inputs.size(), 0);
-  logs->clear();
   while (true) {
     int pick = -1;
     for (size_t f = 0; f < files.size(); ++f) {

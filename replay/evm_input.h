@@ -16,7 +16,10 @@
 // Every file must be ordered by (block, log_index), strictly; several files
 // are merged in that order. Errors name the file, the line and the field.
 
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,22 +40,32 @@ struct ImportInput {
   std::string text;
 };
 
+// One decoded log. Its texts are views: into the input text, or into the
+// strings an EvmLogs keeps for what had to be unescaped or rebuilt.
 struct EvmLog {
   enum class Kind : uint8_t { String, Bool, Number, Other, Csv };
   struct Arg {
-    std::string name;
-    std::string text;  // a JSON string's value, "true"/"false", a JSON number's digits, or a CSV cell
+    std::string_view name;
+    std::string_view text;  // a JSON string's value, "true"/"false", a JSON number's digits, or a CSV cell
     Kind kind = Kind::Other;
   };
   uint64_t block = 0, log_index = 0, timestamp = 0;  // timestamp in unix seconds
   std::string address;                               // lowercase 0x + 40 hex digits
-  std::string event;
-  std::vector<Arg> args;
+  std::string_view event;
+  boost::container::small_vector<Arg, 7> args;  // no Pool or feed event has more
   uint32_t file = 0;  // index into the inputs
   size_t line = 0;
 
   bool rounds() const { return event == "getRoundData"; }
   const Arg* find(std::string_view name) const;
+};
+
+// The logs of the inputs, in (block, log_index) order, and the strings their
+// views point into when not into the inputs. REQUIRES the inputs outlive it.
+struct EvmLogs {
+  std::vector<EvmLog> logs;
+  std::deque<std::string> strings;  // stable addresses
+  std::string_view keep(std::string text) { return strings.emplace_back(std::move(text)); }
 };
 
 // Reads the typed arguments of one log; the first failure is kept in error()
@@ -79,7 +92,7 @@ class ArgReader {
 // Reads every input (JSON Lines or CSV, told apart by the first non-blank
 // character: '{' is JSON) and merges them by (block, log_index); round dumps
 // keep their file order. False with *error at the first refusal.
-bool read_evm_logs(const std::vector<ImportInput>& inputs, std::vector<EvmLog>* logs, ImportError* error);
+bool read_evm_logs(const std::vector<ImportInput>& inputs, EvmLogs* logs, ImportError* error);
 
 // "0x" + 40 hex digits, lowercased; nullopt otherwise.
 std::optional<std::string> normalize_address(std::string_view text);

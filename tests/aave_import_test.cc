@@ -214,6 +214,19 @@ TEST(AaveImport, KeyOrderExtraKeysAndNestedArgumentsDoNotChangeTheLog) {
   }
   EXPECT_NE(reordered.find("{\"tx_hash\":\"0xab\",\"args\":{"), std::string::npos) << reordered;
   EXPECT_EQ(import(reordered).jsonl, import(crash()).jsonl);
+  // Spaces around the punctuation, and a string with a JSON escape (\u0030 is
+  // '0': read by the tree), give the same log too.
+  std::string spaced = with(crash(), "{\"block\":101,\"log_index\":1,", "{ \"block\" : 101 , \"log_index\" :1,");
+  spaced = with(spaced, "\"amount\":\"10000000000000000000\"", "\"amount\":\"\\u00310000000000000000000\"");
+  EXPECT_NE(spaced.find("\\u0031"), std::string::npos);
+  EXPECT_EQ(import(spaced).jsonl, import(crash()).jsonl);
+  // A block number that is not an unsigned integer is refused the same way
+  // whether or not it looks like one (1e2, -1, 1.0).
+  for (const char* block : {"1e2", "-1", "1.0", "01"}) {
+    const ImportError error = refusal(with(crash(), "{\"block\":100,", std::string("{\"block\":") + block + ","));
+    EXPECT_EQ(error.error.line, 1u) << block;
+    EXPECT_EQ(error.error.field, std::string(block) == "01" ? "" : "block") << block << ": " << error.to_string();
+  }
 }
 
 // ---- interest ------------------------------------------------------------------------
