@@ -29,17 +29,25 @@ namespace {
 
 constexpr uint64_t kProgressEvery = 1'000'000;
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "liqledger: %s\n", message.c_str());
-  return 1;
-}
+// Exit codes (README, --help): 0 ok; 1 a check found a problem (verify,
+// verify-proof); 2 usage or bad input (a refused append, an unknown flag, a
+// malformed flag value, an account that does not exist); 3 corrupt data or
+// I/O met by any command (a missing ledger, a record that fails its checks, a
+// file that cannot be written).
+constexpr int kExitCheckFailed = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitDataOrIo = 3;
 
-// Bad input (a malformed flag value, an unknown policy, a malformed impact
-// file): a message and exit 2, before any work.
-int bad_input(const std::string& message) {
+int exit_with(int code, const std::string& message) {
   std::fprintf(stderr, "liqledger: %s\n", message.c_str());
-  return 2;
+  return code;
 }
+// Corrupt data or I/O (3).
+int fail(const std::string& message) { return exit_with(kExitDataOrIo, message); }
+// Bad input (2): a malformed flag value, an unknown policy, a refused line, before any work.
+int bad_input(const std::string& message) { return exit_with(kExitBadInput, message); }
+// A check that found a problem (1).
+int check_failed(const std::string& message) { return exit_with(kExitCheckFailed, message); }
 
 Status open_ledger(const std::string& path, bool writer, bool sync, std::unique_ptr<Ledger>* ledger) {
   LedgerOptions options;
@@ -76,14 +84,14 @@ bool read_input(const std::string& path, std::string* text) {
 
 int run_append(const std::string& db, const std::string& file, bool sync, uint64_t snapshot_every) {
   std::string text;
-  if (!read_input(file, &text)) return fail("cannot read " + file);
+  if (!read_input(file, &text)) return bad_input("cannot read " + file);
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, true, sync, &ledger); !s.is_ok()) return fail(s.to_string());
   AppendResult result;
   InputError error;
   if (Status s = append_jsonl(*ledger, text, &result, &error, snapshot_every); !s.is_ok()) {
-    return fail(s.code() == Status::Code::InvalidArgument ? file + ": " + error.to_string() + " (nothing written)"
-                                                          : s.to_string());
+    return s.code() == Status::Code::InvalidArgument ? bad_input(file + ": " + error.to_string() + " (nothing written)")
+                                                     : fail(s.to_string());
   }
   std::printf("appended %llu events, head seq %llu\n", static_cast<unsigned long long>(result.appended),
               static_cast<unsigned long long>(result.head.seq));
@@ -194,7 +202,7 @@ bool read_labels(const std::string& path, AccountLabels* labels) {
 
 int run_audit(const std::string& db, const std::string& format, const std::string& only, const std::string& labels_file) {
   AccountLabels labels;
-  if (!read_labels(labels_file, &labels)) return 2;
+  if (!read_labels(labels_file, &labels)) return kExitBadInput;
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   if (format == "csv") std::printf("%s\n", audit_csv_header(labels).c_str());
@@ -232,14 +240,14 @@ int run_audit(const std::string& db, const std::string& format, const std::strin
 
 int run_account(const std::string& db, uint64_t id, uint64_t at, bool json, const std::string& labels_file) {
   AccountLabels labels;
-  if (!read_labels(labels_file, &labels)) return 2;
+  if (!read_labels(labels_file, &labels)) return kExitBadInput;
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   Machine machine;
   ReplayCounts counts;
   if (Status s = load_state(*ledger, at, &machine, &counts, kProgressEvery); !s.is_ok()) return fail(s.to_string());
   if (machine.state().account(id) == nullptr) {
-    return fail(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
+    return bad_input(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
   }
   const std::string out =
       json ? account_json(machine.state(), id, labels) + "\n" : account_text(machine.state(), id, labels);
@@ -274,7 +282,7 @@ int run_generate(GenerateOptions options, const std::string& price_path, bool cr
       std::fputc('\n', stdout);
     });
   } catch (const std::exception& e) {
-    return fail(std::string("generate: ") + e.what());
+    return bad_input(std::string("generate: ") + e.what());
   }
   return std::ferror(stdout) ? fail("generate: cannot write to stdout") : 0;
 }
@@ -283,7 +291,9 @@ int run_verify(const std::string& db) {
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   VerifyReport report;
-  if (Status s = verify(*ledger, &report, kProgressEvery); !s.is_ok()) return fail("verify failed: " + s.to_string());
+  if (Status s = verify(*ledger, &report, kProgressEvery); !s.is_ok()) {
+    return check_failed("verify failed: " + s.to_string());
+  }
   const std::string old = report.old_snapshots == 0
                               ? ""
                               : fmt::format(" ({} pre-v2 snapshots ignored)", report.old_snapshots);
@@ -301,7 +311,7 @@ int run_prove(const std::string& db, uint64_t id, uint64_t at) {
   if (Status s = load_state(*ledger, at, &machine, &counts, kProgressEvery); !s.is_ok()) return fail(s.to_string());
   Commitment commitment;
   const std::optional<InclusionProof> proof = commitment.prove(machine.state(), id);
-  if (!proof) return fail(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
+  if (!proof) return bad_input(fmt::format("account {} does not exist at seq {}", id, machine.state().seq));
   std::printf("%s\n", proof_json(*proof).c_str());
   return 0;
 }
@@ -310,18 +320,16 @@ int run_prove(const std::string& db, uint64_t id, uint64_t at) {
 int run_verify_proof(const std::string& file, const std::string& expected_hash) {
   std::string text;
   if (!read_input(file, &text)) {  // bad input (2), not a proof that does not hold (1)
-    std::fprintf(stderr, "liqledger: cannot read %s\n", file.c_str());
-    return 2;
+    return bad_input("cannot read " + file);
   }
   InclusionProof proof;
   if (Status s = parse_proof(text, &proof); !s.is_ok()) {
-    std::fprintf(stderr, "liqledger: %s: %s\n", file.c_str(), s.message().c_str());
-    return 2;
+    return bad_input(file + ": " + s.message());
   }
   std::string why;
-  if (!verify_inclusion(proof, &why)) return fail("proof does not hold: " + why);
+  if (!verify_inclusion(proof, &why)) return check_failed("proof does not hold: " + why);
   if (!expected_hash.empty() && expected_hash != to_hex(proof.state_hash)) {
-    return fail("proof does not hold: it proves state " + to_hex(proof.state_hash) + ", not the expected " +
+    return check_failed("proof does not hold: it proves state " + to_hex(proof.state_hash) + ", not the expected " +
                 expected_hash);
   }
   std::string totals;
@@ -339,7 +347,7 @@ int run_verify_proof(const std::string& file, const std::string& expected_hash) 
 int run_risk(const std::string& db, uint64_t at, const std::string& within, const std::string& format,
              const std::string& labels_file) {
   AccountLabels labels;
-  if (!read_labels(labels_file, &labels)) return 2;
+  if (!read_labels(labels_file, &labels)) return kExitBadInput;
   RiskOptions options;
   options.progress = 100'000;
   if (!within.empty() && !(options.within = parse_percent(within))) {
@@ -353,7 +361,7 @@ int run_risk(const std::string& db, uint64_t at, const std::string& within, cons
   Machine machine;
   ReplayCounts counts;
   if (Status s = load_state(*ledger, at, &machine, &counts, kProgressEvery); !s.is_ok()) return fail(s.to_string());
-  if (!machine.state().has_genesis()) return fail(fmt::format("no genesis at seq {}", machine.state().seq));
+  if (!machine.state().has_genesis()) return bad_input(fmt::format("no genesis at seq {}", machine.state().seq));
   if (format == "csv") std::printf("%s\n", risk_csv_header(labels).c_str());
   std::function<void(const AccountRisk&)> print;
   if (format != "table") {
@@ -400,7 +408,7 @@ bool whatif_options(const WhatIfFlags& flags, WhatIfOptions* options) {
 
 int run_whatif_cmd(const std::string& db, const WhatIfFlags& flags) {
   WhatIfOptions options;
-  if (!whatif_options(flags, &options)) return 2;
+  if (!whatif_options(flags, &options)) return kExitBadInput;
   options.series = !flags.series_dir.empty();
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
@@ -431,7 +439,7 @@ int run_whatif_cmd(const std::string& db, const WhatIfFlags& flags) {
 int run_report(const std::string& db, WhatIfFlags flags, const std::string& out_path) {
   if (flags.policies.empty()) flags.policies = {"partial", "full", "close_factor:0.5:0.95", "aave-v3.3"};
   WhatIfOptions options;
-  if (!whatif_options(flags, &options)) return 2;
+  if (!whatif_options(flags, &options)) return kExitBadInput;
   std::unique_ptr<Ledger> ledger;
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   std::string html;
@@ -451,6 +459,10 @@ int run_report(const std::string& db, WhatIfFlags flags, const std::string& out_
 int main(int argc, char** argv) {
   using namespace liql;
   CLI::App app{"liqledger: replay a leveraged protocol's event log and audit every liquidation (SPEC.md)"};
+  app.footer(
+      "Exit codes: 0 ok; 1 a check found a problem (verify, verify-proof); 2 usage or bad input (an unknown flag,\n"
+      "a refused append, a malformed flag value or file, an account that does not exist); 3 corrupt data or I/O\n"
+      "(a missing ledger, a record that fails its checks, a file that cannot be written).");
   app.require_subcommand(1);
   std::string db, file, format = "table", only, labels_file;
   bool sync = false;
@@ -571,7 +583,12 @@ int main(int argc, char** argv) {
   import_aave->add_option("--prices", import_flags.prices, "price lines (import chainlink's output) merged by ts");
   import_aave->add_flag("--skip-unknown", import_flags.skip_unknown, "count unknown event names instead of refusing");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints the help, or the error
+    return code == 0 ? 0 : kExitBadInput;
+  }
   if (import_aave->parsed()) return run_import("aave", import_flags);
   if (import_chainlink->parsed()) return run_import("chainlink", import_flags);
   if (append->parsed()) return run_append(db, file, sync, snapshot_every);
@@ -586,5 +603,5 @@ int main(int argc, char** argv) {
   if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format, labels_file);
   if (whatif->parsed()) return run_whatif_cmd(db, whatif_flags);
   if (report->parsed()) return run_report(db, report_flags, report_out);
-  return 1;
+  return kExitBadInput;  // unreachable: a subcommand is required
 }

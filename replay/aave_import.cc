@@ -745,8 +745,8 @@ bool import_aave(const AaveMarket& market, const std::vector<ImportInput>& input
   try {
     converter.header();
     if (!converter.set_prices(options.prices) || !converter.run(logs.logs, options.skip_unknown)) return false;
-  } catch (const std::exception& e) {  // an invalid listing or an overflow: nothing is written either way
-    *error = ImportError{inputs.empty() ? "MARKET.json" : inputs.front().name, InputError{0, "", e.what()}};
+  } catch (const std::exception& e) {  // the config lists something the engine refuses: nothing is written
+    *error = ImportError{"MARKET.json", InputError{0, "", e.what()}};
     return false;
   }
   return true;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_run.h"
+#include "tests/raw_db.h"
 #include "tests/event_lines.h"
 #include "tests/test_dirs.h"
 
@@ -304,14 +305,40 @@ TEST(CliGenerate, PricePathFollowsTheFileAndRefusesBadInput) {
 }
 
 TEST_F(CliTest, UsageErrorsAndHelp) {
-  EXPECT_NE(cli("").exit_code, 0);
-  EXPECT_NE(cli("frobnicate").exit_code, 0);
-  EXPECT_NE(cli("replay " + dir_.path("no-such-db")).exit_code, 0);
+  EXPECT_EQ(cli("").exit_code, 2);
+  EXPECT_EQ(cli("frobnicate").exit_code, 2);
+  EXPECT_EQ(cli("replay " + db_ + " --no-such-flag").exit_code, 2);
+  EXPECT_EQ(cli("replay " + dir_.path("no-such-db")).exit_code, 3);  // I/O: no ledger there
+  EXPECT_NE(cli("--help").out.find("Exit codes: 0 ok; 1 a check found a problem"), std::string::npos);
   for (const char* command : {"append", "replay", "audit", "account", "export", "generate"}) {
     const CliRun help = cli(std::string(command) + " --help");
     EXPECT_EQ(help.exit_code, 0) << command;
     EXPECT_NE(help.out.find("Usage"), std::string::npos) << command;
   }
+}
+
+// Exit codes (README): 0 ok; 1 a check found a problem; 2 usage or bad input;
+// 3 corrupt data or I/O met by any other command.
+TEST_F(CliTest, ExitCodesTellBadInputFromCorruptDataFromFailedChecks) {
+  std::ofstream(dir_.path("bad.jsonl")) << R"({"type":"deposit","ts":9000,"account":7,"asset":0,"amount":"-1"})";
+  EXPECT_EQ(cli("append " + db_ + " " + dir_.path("bad.jsonl")).exit_code, 2);  // refused: nothing written
+  EXPECT_EQ(cli("append " + db_ + " " + dir_.path("no-such-file.jsonl")).exit_code, 2);
+  EXPECT_EQ(cli("account " + db_ + " 99").exit_code, 2);  // no such account
+  EXPECT_EQ(cli("prove " + db_ + " 99").exit_code, 2);
+  EXPECT_EQ(cli("verify " + db_).exit_code, 0);
+  {  // one flipped byte in the record of seq 5
+    testing::RawDb raw(db_);
+    ASSERT_TRUE(raw.status().ok()) << raw.status().ToString();
+    const std::string key("\0\0\0\0\0\0\0\x05", 8);
+    std::string value;
+    ASSERT_TRUE(raw->Get(rocksdb::ReadOptions(), raw.events(), key, &value).ok());
+    value[value.size() / 2] ^= 0x01;
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), raw.events(), key, value).ok());
+  }
+  EXPECT_EQ(cli("replay " + db_ + " --from-genesis").exit_code, 3);  // corrupt data met by replay
+  EXPECT_EQ(cli("audit " + db_).exit_code, 3);
+  EXPECT_EQ(cli("export " + db_).exit_code, 3);
+  EXPECT_EQ(cli("verify " + db_).exit_code, 1);  // the check found the problem
 }
 
 }  // namespace
