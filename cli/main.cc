@@ -221,7 +221,7 @@ int run_audit(const std::string& db, const std::string& format, const std::strin
     const AuditRecord record{view.record.seq, view.record.event->ts(), audit, view.hash()};
     const std::string line = format == "jsonl" ? audit_json(record, labels)
                              : format == "csv" ? audit_csv(record, labels)
-                                               : audit_table_row(record, labels);
+                                               : audit_table_row(record, machine.state(), labels);
     std::printf("%s\n", line.c_str());
     return Status::ok();
   };

@@ -214,22 +214,58 @@ namespace {
 size_t id_width(const AccountLabels& labels) { return labels.empty() ? 8 : 42; }
 }  // namespace
 
-std::string audit_table_header(const AccountLabels& labels) {
-  const size_t w = id_width(labels);
-  return fmt::format("{:>8} {:<5} {:>{}} {:>{}} {:<9} {:<14} {:>14} {:>14} {:>14} {:>12} {:<14} {:<20} {}", "seq",
-                     "kind", "account", w, "liqdtor", w, "where", "verdict", "required", "executed", "allowed", "penalty",
-                     "post", "reason", "flags");
+namespace {
+
+// A decimal in whole units and its symbol ("2.906 ETH-PERP"), or the base
+// units alone when the instrument is not listed (a record rejected UNKNOWN_*).
+struct UnitOf {
+  unsigned decimals = 0;
+  std::string symbol;
+  bool known = false;
+  std::string operator()(const std::optional<Int>& value) const {
+    if (!value) return "";
+    return known ? format_units(*value, decimals) + " " + symbol : value->str();
+  }
+};
+UnitOf asset_unit(const State& state, AssetId id) {
+  const auto it = state.assets.find(id);
+  return it == state.assets.end() ? UnitOf{} : UnitOf{it->second.params.decimals, it->second.params.symbol, true};
+}
+UnitOf market_unit(const State& state, MarketId id) {
+  const auto it = state.markets.find(id);
+  return it == state.markets.end() ? UnitOf{}
+                                   : UnitOf{it->second.params.base_decimals, it->second.params.symbol, true};
 }
 
-std::string audit_table_row(const AuditRecord& record, const AccountLabels& labels) {
+constexpr const char* kTableRow = "{:>8} {:<5} {:>{}} {:>{}} {:<18} {:<14} {:>26} {:>26} {:>26} {:>30} {:<14} {:<20} {}";
+
+}  // namespace
+
+std::string audit_table_header(const AccountLabels& labels) {
+  const size_t w = id_width(labels);
+  return fmt::format(fmt::runtime(kTableRow), "seq", "kind", "account", w, "liqdtor", w, "where", "verdict",
+                     "required", "executed", "allowed", "penalty", "post", "reason", "flags");
+}
+
+std::string audit_table_row(const AuditRecord& record, const State& state, const AccountLabels& labels) {
   const LiquidationAudit& a = record.audit;
   const size_t w = id_width(labels);
   const std::string liquidator = a.kind == LiquidationKind::Absorb ? "" : labels.name(a.liquidator);
-  return fmt::format("{:>8} {:<5} {:>{}} {:>{}} {:<9} {:<14} {:>14} {:>14} {:>14} {:>12} {:<14} {:<20} {}", record.seq,
-                     kind_text(a), labels.name(a.account), w, liquidator, w, where(a), verdict_name(a.verdict),
-                     text(a.required), text(a.executed), text(a.allowed), a.penalty ? text(a.penalty->total) : "",
-                     a.post ? status_name(a.post->status) : "", a.reason == Reason::None ? "" : reason_name(a.reason),
-                     flags_text(a.flags, ","));
+  UnitOf size, penalty;
+  std::string place;
+  if (is_perp(a)) {
+    size = market_unit(state, a.market);
+    penalty = asset_unit(state, kQuoteAsset);
+    place = size.known ? size.symbol : where(a);
+  } else if (is_token(a)) {
+    size = asset_unit(state, a.liability);
+    penalty = asset_unit(state, a.collateral);
+    place = size.known && penalty.known ? size.symbol + "->" + penalty.symbol : where(a);
+  }
+  return fmt::format(fmt::runtime(kTableRow), record.seq, kind_text(a), labels.name(a.account), w, liquidator, w, place,
+                     verdict_name(a.verdict), size(a.required), size(a.executed), size(a.allowed),
+                     a.penalty ? penalty(a.penalty->total) : "", a.post ? status_name(a.post->status) : "",
+                     a.reason == Reason::None ? "" : reason_name(a.reason), flags_text(a.flags, ","));
 }
 
 void AuditSummary::add(const LiquidationAudit& audit) {

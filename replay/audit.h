@@ -23,16 +23,16 @@ struct AuditRecord {
   Hash state_hash{};  // the state after the event
 };
 
-enum class AuditFormat { Table, Jsonl, Csv };
-
 // The JSON object of one record, on one line. With labels, the JSON gains
 // account_address and liquidator_address, the CSV two columns of the same
-// names at the end, and the table shows the labels instead of the ids.
+// names at the end, and the table shows the labels instead of the ids. The
+// JSON and the CSV keep base units; the table shows whole units with their
+// symbols, from `state` (decimals and symbols never change once listed).
 std::string audit_json(const AuditRecord& record, const AccountLabels& labels = {});
 std::string audit_csv_header(const AccountLabels& labels = {});
 std::string audit_csv(const AuditRecord& record, const AccountLabels& labels = {});
 std::string audit_table_header(const AccountLabels& labels = {});
-std::string audit_table_row(const AuditRecord& record, const AccountLabels& labels = {});
+std::string audit_table_row(const AuditRecord& record, const State& state, const AccountLabels& labels = {});
 
 // Totals over a replay, for the demo and `audit --format summary`.
 struct AuditSummary {

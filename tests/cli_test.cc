@@ -209,6 +209,14 @@ TEST_F(CliTest, AuditFiltersAndOtherFormats) {
   const CliRun table = cli("audit " + db_);
   EXPECT_EQ(table.exit_code, 0);
   EXPECT_EQ(lines_of(table.out).size(), 2u);
+  // The table in whole units with symbols (SPEC §8: s* = 2.906 ETH, all 4 ETH
+  // allowed and executed, penalty 4·1800·0.01 = 72 USDC); the CSV keeps base
+  // units: required 2.906·10^9 then allowed 4·10^9 (ETH-PERP has 9 base decimals).
+  EXPECT_NE(table.out.find(" ETH-PERP  "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("2.906 ETH-PERP"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("4 ETH-PERP"), std::string::npos);
+  EXPECT_NE(table.out.find("72 USDC"), std::string::npos);
+  EXPECT_NE(csv[1].find(",2906000000,4000000000,"), std::string::npos) << csv[1];
   const CliRun summary = cli("audit " + db_ + " --format summary");
   EXPECT_NE(summary.out.find("ALLOWED_EXCESS     1"), std::string::npos) << summary.out;
   EXPECT_NE(summary.out.find("72 USDC (liquidators 36, insurance 21.6, treasury 14.4)"), std::string::npos)
