@@ -447,6 +447,7 @@ Status decode_record_value(uint64_t seq, std::string_view value, AlignedScratch*
 
 Status Ledger::open(const std::string& path, const LedgerOptions& options, std::unique_ptr<Ledger>* ledger) {
   rocksdb::Options db_options;
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.create_if_missing = options.create_if_missing && !options.read_only;
   db_options.create_missing_column_families = !options.read_only;
   // The head in `meta` and the records in `events` are written in one batch;

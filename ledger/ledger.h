@@ -26,6 +26,10 @@
 #include "liqledger_generated.h"
 #include "schemas/sha256.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace liql {
 
 inline constexpr uint32_t kLogFormatVersion = 1;
@@ -34,6 +38,9 @@ struct LedgerOptions {
   bool create_if_missing = true;
   bool sync = false;       // fsync the WAL before an append is acknowledged
   bool read_only = false;  // a reader: never writes; sees the log as of open()
+  // The RocksDB environment (its file system); null: the default one. Tests
+  // pass one whose file system simulates a power loss (tests/power_loss_test.cc).
+  rocksdb::Env* env = nullptr;
 };
 
 struct Head {
