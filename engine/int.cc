@@ -4,6 +4,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "engine/assert.h"
+
 namespace liql {
 namespace {
 
@@ -311,6 +313,7 @@ const Int& stored(const Int& value) {
 }
 
 void encode_be32(const Int& value, uint8_t out[32]) {
+  LIQL_ASSERT(fits_twos_complement_256(value), "a value is encoded only once it fits 32 bytes (stored())");
   // Boost keeps sign and magnitude; read the magnitude's 64-bit limbs
   // (little-endian order) and negate in two's complement where needed.
   static_assert(sizeof(boost::multiprecision::limb_type) == 8, "64-bit limbs expected");

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <stdexcept>
 
+#include "engine/assert.h"
 #include "engine/liquidation.h"
 #include "engine/params.h"
 #include "engine/policy.h"
@@ -19,6 +21,68 @@ std::optional<Int> read_units(const flatbuffers::String* text, unsigned decimals
   if (text == nullptr) return std::nullopt;
   return parse_units(text->string_view(), decimals);
 }
+
+#if LIQL_CHECK_INVARIANTS
+// SPEC §7.4, checked around every event in Debug builds (LIQL_CHECK_INVARIANTS):
+// what the accounts and the funds hold of an asset (balances, for the quote
+// asset also the positions' quote, insurance, treasury, less bad debt and the
+// observe-mode external bookings) changes only by what the event brought in
+// or took out, and the perp base of a market stays zero-sum except under a
+// sync_position. A rejected event changes neither.
+struct Holdings {
+  std::map<AssetId, Int> assets;
+  std::map<MarketId, Int> base;
+};
+
+Holdings holdings(const State& state) {
+  Holdings h;
+  for (AccountId id : state.order) {
+    const Account& account = state.accounts.at(id);
+    for (const auto& [asset, amount] : account.balances) h.assets[asset] += amount;
+    for (const auto& [market, position] : account.positions) {
+      h.assets[kQuoteAsset] += position.quote;
+      h.base[market] += position.base;
+    }
+  }
+  for (const auto& [asset, funds] : state.funds) {
+    h.assets[asset] += funds.insurance + funds.treasury - funds.bad_debt - funds.external;
+  }
+  std::erase_if(h.assets, [](const auto& entry) { return entry.second.is_zero(); });
+  std::erase_if(h.base, [](const auto& entry) { return entry.second.is_zero(); });
+  return h;
+}
+
+// What an applied event brings in from outside, per asset.
+std::map<AssetId, Int> inflow(const State& state, const fb::Event& event) {
+  std::map<AssetId, Int> in;
+  auto add = [&](AssetId asset, const flatbuffers::String* amount, int sign) {
+    const auto units = read_units(amount, state.assets.at(asset).params.decimals);
+    if (units && !units->is_zero()) in[asset] += sign * *units;
+  };
+  switch (event.body_type()) {
+    case fb::Body::Deposit: add(event.body_as_Deposit()->asset(), event.body_as_Deposit()->amount(), 1); break;
+    case fb::Body::Withdraw: add(event.body_as_Withdraw()->asset(), event.body_as_Withdraw()->amount(), -1); break;
+    case fb::Body::InsuranceDeposit:
+      add(event.body_as_InsuranceDeposit()->asset(), event.body_as_InsuranceDeposit()->amount(), 1);
+      break;
+    default: break;
+  }
+  return in;
+}
+
+void check_invariants(const Holdings& before, const State& state, const fb::Event& event, bool applied) {
+  const Holdings after = holdings(state);
+  std::map<AssetId, Int> expected = before.assets;
+  if (applied) {
+    for (const auto& [asset, amount] : inflow(state, event)) expected[asset] += amount;
+    std::erase_if(expected, [](const auto& entry) { return entry.second.is_zero(); });
+  }
+  LIQL_ASSERT(after.assets == expected, "conservation: holdings changed by other than the event's inflow");
+  if (!applied || event.body_type() != fb::Body::SyncPosition) {
+    LIQL_ASSERT(after.base == before.base, "perp base: the change of a market's total base");
+  }
+}
+#endif
 
 // Balances never keep a zero entry.
 void add_balance(Account& account, AssetId asset, const Int& delta) {
@@ -874,6 +938,7 @@ Reason Step::absorb(const fb::Absorb& event) {
 }  // namespace
 
 Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
+  LIQL_ASSERT(seq > state_.seq, "events are applied in seq order, each once");
   Outcome outcome = run(event, false);
   state_.seq = seq;
   state_.ts = event.ts();
@@ -883,6 +948,9 @@ Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
 Outcome Machine::apply_keeper(const fb::Event& event) { return run(event, true); }
 
 Outcome Machine::run(const fb::Event& event, bool keeper) {
+#if LIQL_CHECK_INVARIANTS
+  const Holdings before = holdings(state_);
+#endif
   Outcome outcome;
   Step step(state_, event.ts(), outcome, pinned_.get(), keeper);
   try {
@@ -904,6 +972,9 @@ Outcome Machine::run(const fb::Event& event, bool keeper) {
     outcome.audit->flags |= outcome.flags;
     outcome.flags = outcome.audit->flags;
   }
+#if LIQL_CHECK_INVARIANTS
+  check_invariants(before, state_, event, outcome.applied());
+#endif
   return outcome;
 }
 

@@ -20,8 +20,10 @@ class Machine {
   // Applies `event` as the event with sequence number `seq`. A rejected event
   // leaves the state as it was except seq and ts; so does one whose arithmetic
   // overflows (ARITHMETIC_OVERFLOW).
-  // REQUIRES seq == state().seq + 1, and event 1 is genesis and only event 1
-  // (the input boundary and the log reader guarantee both).
+  // REQUIRES seq > state().seq (checked: LIQL_ASSERT): seq + 1 when replaying
+  // a log, larger when the what-if lab skips the log's liquidations. Event 1
+  // is genesis and only event 1 (the input boundary and the log reader
+  // guarantee it; a machine without genesis rejects anything else).
   Outcome apply(const fb::Event& event, uint64_t seq);
 
   const State& state() const { return state_; }

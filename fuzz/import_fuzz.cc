@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const liql::AuditRecord record{i + 1, 0, *outcome.audit, {}};
     (void)liql::audit_json(record);
     (void)liql::audit_csv(record);
-    (void)liql::audit_table_row(record);
+    (void)liql::audit_table_row(record, state);
   }
   (void)summary.to_text(state, liql::state_hash(state));
   for (liql::AccountId id : state.sorted_account_ids()) {

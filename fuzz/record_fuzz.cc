@@ -124,7 +124,7 @@ void apply(const liql::LogRecord& record) {
     const liql::AuditRecord audit{record.seq, record.event->ts(), *outcome.audit, {}};
     (void)liql::audit_json(audit);
     (void)liql::audit_csv(audit);
-    (void)liql::audit_table_row(audit);
+    (void)liql::audit_table_row(audit, state);
     liql::AuditSummary summary;
     summary.add(*outcome.audit);
     (void)summary.to_text(state, {});
