@@ -1,0 +1,17 @@
+#pragma once
+// liqledger public API: the deterministic state machine and its state.
+//
+//   liql::Machine machine;                       // a fresh state
+//   liql::Outcome out = machine.apply(event, seq);
+//   const liql::State& state = machine.state();  // accounts, markets, assets, globals
+//
+// An event the rules refuse is not an error: out.reason says why
+// (out.applied() is false). A liquidation's audit facts are in out.audit
+// (<liqledger/audit.h>). Amounts are liql::Int (256-bit fixed point, base
+// units); liql::to_string(Int) prints one exactly.
+
+#include "engine/int.h"      // liql::Int, to_string, format_units
+#include "engine/machine.h"  // liql::Machine
+#include "engine/outcome.h"  // liql::Outcome, LiquidationAudit
+#include "engine/state.h"    // liql::State
+#include "engine/types.h"    // ids, liql::Verdict, verdict_name, Reason
