@@ -69,25 +69,13 @@ std::string market_json() {
   return out;
 }
 
-// A reserve as the importer sees it (replay/aave_import.cc ReserveState),
-// plus the totals that drive its rates.
-struct Reserve {
-  Int liquidity_index = Ray::one(), borrow_index = Ray::one();
-  Int liquidity_rate = 0, borrow_rate = 0;
-  uint64_t updated = 0;
+// A reserve as the importer sees it (AaveReserveIndex: its indices, rates and
+// normalized income and debt), plus the totals that drive its rates.
+struct Reserve : AaveReserveIndex {
   Int total_supply_scaled = 0, total_debt_scaled = 0;
   uint64_t price = 0;  // the feed's last answer
   uint64_t round = 0;
   int64_t walk_bps = 0;  // the random walk around the path
-
-  Int income(uint64_t now) const {
-    if (now <= updated) return liquidity_index;
-    return Ray::mul_half_up(Ray::linear_interest(liquidity_rate, now - updated), liquidity_index);
-  }
-  Int debt(uint64_t now) const {
-    if (now <= updated) return borrow_index;
-    return Ray::mul_half_up(Ray::compounded_interest(borrow_rate, now - updated), borrow_index);
-  }
 };
 
 struct User {

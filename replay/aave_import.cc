@@ -201,25 +201,19 @@ Int Ray::compounded_interest(const Int& rate, uint64_t seconds) {
   return one() + rate * exp / year + second_term + third_term;
 }
 
+Int AaveReserveIndex::income(uint64_t now) const {
+  if (now <= updated) return liquidity_index;
+  return Ray::mul_half_up(Ray::linear_interest(liquidity_rate, now - updated), liquidity_index);
+}
+
+Int AaveReserveIndex::debt(uint64_t now) const {
+  if (now <= updated) return borrow_index;
+  return Ray::mul_half_up(Ray::compounded_interest(borrow_rate, now - updated), borrow_index);
+}
+
 namespace {
 
 // ---- the Aave conversion -----------------------------------------------------------
-
-struct ReserveState {
-  Int liquidity_index = Ray::one(), borrow_index = Ray::one();
-  Int liquidity_rate = 0, borrow_rate = 0;
-  uint64_t updated = 0;  // unix seconds of the last ReserveDataUpdated
-
-  // getNormalizedIncome / getNormalizedDebt at `now`.
-  Int income(uint64_t now) const {
-    if (now <= updated) return liquidity_index;
-    return Ray::mul_half_up(Ray::linear_interest(liquidity_rate, now - updated), liquidity_index);
-  }
-  Int debt(uint64_t now) const {
-    if (now <= updated) return borrow_index;
-    return Ray::mul_half_up(Ray::compounded_interest(borrow_rate, now - updated), borrow_index);
-  }
-};
 
 // One account's position in one reserve: Aave's scaled balances (the truth)
 // and what the engine holds now (asset 2i+1 and 2i+2).
@@ -394,7 +388,7 @@ class AaveConverter {
   void sync(AccountId id, uint64_t now) {
     const uint64_t ts = now * kMicros;
     for (auto& [reserve, h] : books_[id - 1]) {
-      const ReserveState& rs = reserves_[reserve];
+      const AaveReserveIndex& rs = reserves_[reserve];
       const unsigned d = m_.reserves[reserve].decimals;
       const Int supply = a_balance(h.supply_scaled, rs.income(now));
       if (!h.engine_supply_known || supply != h.engine_supply) {
@@ -455,81 +449,93 @@ class AaveConverter {
                 "ReserveDataUpdated, DeficitCreated, AnswerUpdated, Transfer; --skip-unknown counts others)");
   }
 
+  // The reserve, the account (the argument `party`) and the amount of a Pool
+  // balance event, the account synced to the current indices first.
+  struct Flow {
+    size_t reserve = 0;
+    AccountId account = 0;
+    Int amount;
+  };
+  bool read_flow(const EvmLog& log, ArgReader& args, const char* party, Flow* flow) {
+    if (!reserve_arg(args, log, "reserve", &flow->reserve)) return false;
+    const std::string address = args.address(party);
+    flow->amount = args.uint256("amount");
+    if (!args.ok()) return false;
+    flow->account = account(address);
+    sync(flow->account, log.timestamp);
+    return true;
+  }
+
+  // Supply in (a deposit; Aave mints, rounding down) or out (a withdrawal;
+  // Aave burns, rounding up), as a line and in the scaled balance.
+  void supply_change(const EvmLog& log, const Flow& f, bool in) {
+    Holding& h = holding(f.account, f.reserve);
+    balance_line(in ? "deposit" : "withdraw", log.timestamp * kMicros, f.account, m_.supply_asset(f.reserve), f.amount,
+                 m_.reserves[f.reserve].decimals);
+    const Int units = scaled(f.amount, reserves_[f.reserve].income(log.timestamp), in ? Rounding::Floor : Rounding::Ceil);
+    if (in) {
+      h.engine_supply += f.amount;
+      h.supply_scaled += units;
+    } else {
+      h.engine_supply -= f.amount;
+      burn(&h.supply_scaled, units);
+    }
+  }
+
+  // Debt up (a borrow: a withdrawal of the debt asset; Aave mints, rounding
+  // up) or down (a repayment: a deposit of it; Aave burns, rounding down).
+  void debt_change(const EvmLog& log, const Flow& f, bool up) {
+    Holding& h = holding(f.account, f.reserve);
+    balance_line(up ? "withdraw" : "deposit", log.timestamp * kMicros, f.account, m_.debt_asset(f.reserve), f.amount,
+                 m_.reserves[f.reserve].decimals);
+    const Int units = scaled(f.amount, reserves_[f.reserve].debt(log.timestamp), up ? Rounding::Ceil : Rounding::Floor);
+    if (up) {
+      h.engine_debt -= f.amount;
+      h.debt_scaled += units;
+    } else {
+      h.engine_debt += f.amount;
+      burn(&h.debt_scaled, units);
+    }
+  }
+
   bool supply(const EvmLog& log) {
     ArgReader args(log, error_, inputs_);
-    size_t r = 0;
-    if (!reserve_arg(args, log, "reserve", &r)) return false;
-    const std::string on_behalf = args.address("onBehalfOf");
-    const Int amount = args.uint256("amount");
-    if (!args.ok()) return false;
-    const AccountId id = account(on_behalf);
-    sync(id, log.timestamp);
-    Holding& h = holding(id, r);
-    balance_line("deposit", log.timestamp * kMicros, id, m_.supply_asset(r), amount, m_.reserves[r].decimals);
-    h.engine_supply += amount;
-    h.supply_scaled += scaled(amount, reserves_[r].income(log.timestamp), Rounding::Floor);
+    Flow f;
+    if (!read_flow(log, args, "onBehalfOf", &f)) return false;
+    supply_change(log, f, true);
     return true;
   }
 
   bool withdraw(const EvmLog& log) {
     ArgReader args(log, error_, inputs_);
-    size_t r = 0;
-    if (!reserve_arg(args, log, "reserve", &r)) return false;
-    const std::string user = args.address("user");
-    const Int amount = args.uint256("amount");
-    if (!args.ok()) return false;
-    const AccountId id = account(user);
-    sync(id, log.timestamp);
-    Holding& h = holding(id, r);
-    balance_line("withdraw", log.timestamp * kMicros, id, m_.supply_asset(r), amount, m_.reserves[r].decimals);
-    h.engine_supply -= amount;
-    burn(&h.supply_scaled, scaled(amount, reserves_[r].income(log.timestamp), Rounding::Ceil));
+    Flow f;
+    if (!read_flow(log, args, "user", &f)) return false;
+    supply_change(log, f, false);
     return true;
   }
 
   bool borrow(const EvmLog& log) {
     ArgReader args(log, error_, inputs_);
-    size_t r = 0;
-    if (!reserve_arg(args, log, "reserve", &r)) return false;
-    const std::string on_behalf = args.address("onBehalfOf");
-    const Int amount = args.uint256("amount");
-    if (!args.ok()) return false;
+    Flow f;
+    if (!read_flow(log, args, "onBehalfOf", &f)) return false;
     for (const char* mode : {"interestRateMode", "borrowRateMode"}) {
       const EvmLog::Arg* arg = log.find(mode);
       if (arg != nullptr && arg->text == "1") {
         return fail(log, mode, "a stable-rate borrow: stable debt is not modelled (docs/IMPORT.md)");
       }
     }
-    const AccountId id = account(on_behalf);
-    sync(id, log.timestamp);
-    Holding& h = holding(id, r);
-    balance_line("withdraw", log.timestamp * kMicros, id, m_.debt_asset(r), amount, m_.reserves[r].decimals);
-    h.engine_debt -= amount;
-    h.debt_scaled += scaled(amount, reserves_[r].debt(log.timestamp), Rounding::Ceil);
+    debt_change(log, f, true);
     return true;
   }
 
   bool repay(const EvmLog& log) {
     ArgReader args(log, error_, inputs_);
-    size_t r = 0;
-    if (!reserve_arg(args, log, "reserve", &r)) return false;
-    const std::string user = args.address("user");
-    const Int amount = args.uint256("amount");
+    Flow f;
+    if (!read_flow(log, args, "user", &f)) return false;
     const bool use_a_tokens = args.boolean("useATokens", false);
     if (!args.ok()) return false;
-    const AccountId id = account(user);
-    sync(id, log.timestamp);
-    Holding& h = holding(id, r);
-    const uint64_t ts = log.timestamp * kMicros;
-    const unsigned d = m_.reserves[r].decimals;
-    balance_line("deposit", ts, id, m_.debt_asset(r), amount, d);
-    h.engine_debt += amount;
-    burn(&h.debt_scaled, scaled(amount, reserves_[r].debt(log.timestamp), Rounding::Floor));
-    if (use_a_tokens) {  // v3: the debt repaid with the same reserve's aTokens
-      balance_line("withdraw", ts, id, m_.supply_asset(r), amount, d);
-      h.engine_supply -= amount;
-      burn(&h.supply_scaled, scaled(amount, reserves_[r].income(log.timestamp), Rounding::Ceil));
-    }
+    debt_change(log, f, false);
+    if (use_a_tokens) supply_change(log, f, false);  // v3: the debt repaid with the same reserve's aTokens
     return true;
   }
 
@@ -537,7 +543,7 @@ class AaveConverter {
     ArgReader args(log, error_, inputs_);
     size_t r = 0;
     if (!reserve_arg(args, log, "reserve", &r)) return false;
-    ReserveState next;
+    AaveReserveIndex next;
     next.liquidity_rate = args.uint256("liquidityRate");
     next.borrow_rate = args.uint256("variableBorrowRate");
     next.liquidity_index = args.uint256("liquidityIndex");
@@ -721,7 +727,7 @@ class AaveConverter {
   const std::vector<ImportInput>& inputs_;
   ImportResult* out_;
   ImportError* error_;
-  std::vector<ReserveState> reserves_;
+  std::vector<AaveReserveIndex> reserves_;
   std::unordered_map<std::string, size_t> reserve_by_address_, a_token_by_address_, feed_by_address_;
   std::unordered_map<std::string, AccountId> ids_;  // lookups only; ids follow first appearance
   std::vector<FlatMap<uint32_t, Holding>> books_;   // account id − 1 → reserve → holding

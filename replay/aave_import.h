@@ -99,4 +99,17 @@ struct Ray {
   static Int compounded_interest(const Int& rate, uint64_t seconds);
 };
 
+// A reserve's indices and rates as its last ReserveDataUpdated left them
+// (`updated`: unix seconds), and Aave's getNormalizedIncome and
+// getNormalizedDebt at a later time `now` (exactly the stored index when
+// now ≤ updated).
+struct AaveReserveIndex {
+  Int liquidity_index = Ray::one(), borrow_index = Ray::one();
+  Int liquidity_rate = 0, borrow_rate = 0;
+  uint64_t updated = 0;
+
+  Int income(uint64_t now) const;
+  Int debt(uint64_t now) const;
+};
+
 }  // namespace liql
