@@ -4,7 +4,7 @@
 #include <array>
 #include <stdexcept>
 
-#include "engine/assert.h"
+#include "schemas/assert.h"
 
 namespace liql {
 namespace {

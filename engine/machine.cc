@@ -7,7 +7,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "engine/assert.h"
+#include "schemas/assert.h"
 #include "engine/liquidation.h"
 #include "engine/params.h"
 #include "engine/policy.h"

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/status.h"
+#include "schemas/status.h"
 #include "liqledger_generated.h"
 #include "schemas/sha256.h"
 

@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "engine/commitment.h"
-#include "ledger/status.h"
+#include "schemas/status.h"
 
 namespace liql {
 

@@ -6,4 +6,4 @@
 // NotFound), `message()` and `to_string()`. A corrupt record's status names
 // its seq.
 
-#include "ledger/status.h"  // liql::Status
+#include "schemas/status.h"  // liql::Status

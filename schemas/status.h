@@ -1,12 +1,18 @@
 #pragma once
-// Errors cross the library boundary as a Status, never as exceptions.
+// The base layer's error types, used by every layer above (engine/, ledger/,
+// replay/, the CLI and the Python module). Errors cross a library boundary as
+// a Status or a Result<T>, never as an exception; both are [[nodiscard]], so a
+// dropped error is a compiler warning.
 
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "schemas/assert.h"
+
 namespace liql {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code { Ok, InvalidArgument, Corruption, IOError, NotFound };
 
@@ -38,5 +44,24 @@ inline std::string Status::to_string() const {
   }
   return message_;
 }
+
+// A value or the Status that explains why there is none. `value()` on an
+// error is a broken invariant (LIQL_ASSERT), not undefined behaviour.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}
+  Result(Status status) : status_(std::move(status)) { LIQL_ASSERT(!status_.is_ok(), "a Result made of an ok Status"); }
+
+  bool is_ok() const { return value_.has_value(); }
+  const Status& status() const { return status_; }
+  T& value() & { LIQL_ASSERT(is_ok(), "value() of an error Result"); return *value_; }
+  const T& value() const& { LIQL_ASSERT(is_ok(), "value() of an error Result"); return *value_; }
+  T&& value() && { LIQL_ASSERT(is_ok(), "value() of an error Result"); return std::move(*value_); }
+
+ private:
+  std::optional<T> value_;
+  Status status_;
+};
 
 }  // namespace liql

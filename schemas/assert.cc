@@ -1,4 +1,4 @@
-#include "engine/assert.h"
+#include "schemas/assert.h"
 
 #include <cstdio>
 #include <cstdlib>
