@@ -57,8 +57,8 @@ TEST(Commitment, RejectedEventsTouchNothing) {
   EXPECT_TRUE(run.outcomes().back().touched.empty());
 }
 
-nlohmann::json vectors() {
-  std::ifstream in(std::string(LIQL_SOURCE_DIR) + "/tests/data/state_vectors.json");
+nlohmann::json vectors(const std::string& file = "state_vectors.json") {
+  std::ifstream in(std::string(LIQL_SOURCE_DIR) + "/tests/data/" + file);
   std::stringstream text;
   text << in.rdbuf();
   return nlohmann::json::parse(text.str());
@@ -77,9 +77,9 @@ void run_to(const nlohmann::json& data, uint64_t seq, MemoryRun& run) {
 // State after genesis (no accounts: root 32 zero bytes, empty sums), then 1, 2
 // and 3 accounts (3 leaves: node(node(l0, l1), l2), the RFC 6962 split at 2),
 // a debit, a funds record and a close_factor protocol record.
-TEST(CommitmentVectors, MatchTheIndependentReference) {
-  const nlohmann::json data = vectors();
-  ASSERT_EQ(data["vectors"].size(), 6u);
+// Replays the events of `data` and checks every vector it holds, the
+// incremental tree against the full hash too.
+void check_vectors(const nlohmann::json& data) {
   MemoryRun run;
   Commitment incremental;
   for (const auto& vector : data["vectors"]) {
@@ -105,15 +105,40 @@ TEST(CommitmentVectors, MatchTheIndependentReference) {
   }
 }
 
-// docs/STATE_ENCODING.md prints the same vectors: it must not drift from them.
+// State after genesis (no accounts: root 32 zero bytes, empty sums), then 1, 2
+// and 3 accounts (3 leaves: node(node(l0, l1), l2), the RFC 6962 split at 2),
+// a debit, a funds record and a close_factor protocol record.
+TEST(CommitmentVectors, MatchTheIndependentReference) {
+  const nlohmann::json data = vectors();
+  ASSERT_EQ(data["vectors"].size(), 6u);
+  check_vectors(data);
+}
+
+// The golden per-event hashes of the SPEC §8 example: the state after each of
+// its 10 events, worked out by hand (tests/data/spec_example/), hashed by the
+// reference. Seq 10 is the close_factor liquidation of all 4 ETH at 1800
+// (HF_maint = 1000 / 1160 < 0.95): T = 4 · 1800 = 7200 USDC, penalty
+// F = 7200 · 0.01 = 72 (36 liquidator, 21.6 insurance, 14.4 treasury); account
+// 7 keeps 1000 − (8000 − 7200) − 72 = 128 USDC, account 8 has
+// 100000 + (8000 − 7200) + 36 = 100836.
+TEST(CommitmentVectors, SpecExampleAfterEveryEvent) {
+  const nlohmann::json data = vectors("spec_example_vectors.json");
+  ASSERT_EQ(data["vectors"].size(), 10u);
+  ASSERT_EQ(data["events"].size(), 10u);
+  for (size_t i = 0; i < data["vectors"].size(); ++i) ASSERT_EQ(data["vectors"][i]["seq"].get<uint64_t>(), i + 1);
+  check_vectors(data);
+}
+
+// docs/STATE_ENCODING.md prints both sets of vectors: it must not drift from them.
 TEST(CommitmentVectors, TheDocumentShowsThem) {
   std::ifstream in(std::string(LIQL_SOURCE_DIR) + "/docs/STATE_ENCODING.md");
   std::stringstream doc;
   doc << in.rdbuf();
-  const nlohmann::json data = vectors();
-  for (const auto& vector : data["vectors"]) {
-    EXPECT_NE(doc.str().find(vector["state_hash"].get<std::string>()), std::string::npos)
-        << "seq " << vector["seq"];
+  for (const char* file : {"state_vectors.json", "spec_example_vectors.json"}) {
+    for (const auto& vector : vectors(file)["vectors"]) {
+      EXPECT_NE(doc.str().find(vector["state_hash"].get<std::string>()), std::string::npos)
+          << file << " seq " << vector["seq"];
+    }
   }
 }
 
