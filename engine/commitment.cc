@@ -4,12 +4,10 @@
 #include <bit>
 
 #include "engine/encoding.h"
+#include "schemas/formats.h"
 
 namespace liql {
 namespace {
-
-constexpr std::string_view kGlobalsTag = "LIQL-GLOBALS-2";
-constexpr std::string_view kStateTag = "LIQL-STATE-2";
 
 // The largest power of two < n (RFC 6962's k). REQUIRES n > 1.
 uint64_t split_point(uint64_t n) { return std::bit_floor(n - 1); }

@@ -16,6 +16,7 @@
 
 #include "engine/int.h"
 #include "engine/types.h"
+#include "schemas/formats.h"
 #include "schemas/sha256.h"
 
 namespace liql {
@@ -159,11 +160,8 @@ Sums account_sums(const Account& account);
 void add_sums(Sums& into, const Sums& other);
 
 // Snapshots (SPEC §6.1): the whole state, accounts in creation order
-// (docs/STATE_ENCODING.md, "LIQL-SNAPSHOT-2"). The state hash is the
-// commitment of engine/commitment.h, not a hash of these bytes.
-inline constexpr std::string_view kSnapshotTag = "LIQL-SNAPSHOT-2";
-// What the snapshots of v1 started with: derived data v2 cannot use.
-inline constexpr std::string_view kPreV2SnapshotTag = "LIQL-STATE-1";
+// (docs/STATE_ENCODING.md, kSnapshotTag in schemas/formats.h). The state
+// hash is the commitment of engine/commitment.h, not a hash of these bytes.
 std::string encode_state(const State& state);
 // Throws std::runtime_error naming what is wrong when `bytes` is not a valid
 // encoding (an older snapshot version is named as such).

@@ -14,17 +14,11 @@
 #include <thread>
 
 #include "schemas/event_check.h"
+#include "schemas/formats.h"
 
 namespace liql {
 namespace {
 
-constexpr char kEventsFamily[] = "events";
-constexpr char kSnapshotsFamily[] = "snapshots";
-constexpr char kMetaFamily[] = "meta";
-constexpr char kMetaFormatVersion[] = "format_version";
-constexpr char kMetaHeadSeq[] = "head_seq";
-constexpr char kMetaHeadChain[] = "head_chain";
-constexpr char kMetaHeadTs[] = "head_ts";
 constexpr uint64_t kPrefetchFrom = 4096;  // records; shorter reads run on the caller's thread
 
 std::string be32(uint32_t value) {

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "schemas/formats.h"
 #include "schemas/status.h"
 #include "liqledger_generated.h"
 #include "schemas/sha256.h"
@@ -31,8 +32,6 @@ class Env;
 }  // namespace rocksdb
 
 namespace liql {
-
-inline constexpr uint32_t kLogFormatVersion = 1;
 
 struct LedgerOptions {
   bool create_if_missing = true;

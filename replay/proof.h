@@ -15,11 +15,10 @@
 #include <string_view>
 
 #include "engine/commitment.h"
+#include "schemas/formats.h"
 #include "schemas/status.h"
 
 namespace liql {
-
-inline constexpr std::string_view kProofFormat = "liqledger-proof-2";
 
 // [{"asset":a,"credit":"<int>","debit":"<int>"}], ascending by asset.
 nlohmann::ordered_json sums_json(const Sums& sums);
