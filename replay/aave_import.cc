@@ -78,6 +78,114 @@ class ConfigReader {
   std::string* error_;
 };
 
+// The market-wide fields: the quote asset, the policy, the tolerance, the
+// pool and treasury addresses, the rounding of the Aave version.
+bool read_settings(ConfigReader& read, const Json& json, AaveMarket* m) {
+  if (const Json* quote = read.member(json, "quote", "", false)) {
+    if (!quote->is_object()) return read.fail("quote", "expected an object {\"symbol\",\"decimals\"}");
+    if (!read.text(*quote, "symbol", "quote.", &m->quote_symbol, false) ||
+        !read.unsigned_number(*quote, "decimals", "quote.", &m->quote_decimals, 36, false)) {
+      return false;
+    }
+  }
+  if (!read.text(json, "policy", "", &m->policy, false) ||
+      !read.text(json, "close_factor", "", &m->close_factor, false) ||
+      !read.text(json, "full_liquidation_hf", "", &m->full_liquidation_hf, false) ||
+      !read.unsigned_number(json, "seize_tolerance", "", &m->seize_tolerance, UINT64_MAX, false) ||
+      !read.address(json, "pool", "", &m->pool, false) || !read.address(json, "treasury", "", &m->treasury, false)) {
+    return false;
+  }
+  if (m->policy != "partial" && m->policy != "full" && m->policy != "close_factor") {
+    return read.fail("policy", "expected \"partial\", \"full\" or \"close_factor\"");
+  }
+  for (const auto& [key, value] : {std::pair{"close_factor", &m->close_factor}, {"full_liquidation_hf", &m->full_liquidation_hf}}) {
+    if (!parse_units(*value, 18)) return read.fail(key, "expected a decimal ratio such as \"0.5\"");
+  }
+  std::string rounding = "half_up";
+  if (!read.text(json, "rounding", "", &rounding, false)) return false;
+  if (rounding != "half_up" && rounding != "directional") {
+    return read.fail("rounding", "expected \"half_up\" (v2, v3.0–v3.4) or \"directional\" (v3.5+)");
+  }
+  m->rounding = rounding == "half_up" ? AaveRounding::HalfUp : AaveRounding::Directional;
+  return true;
+}
+
+// Calls read_one(element, where) for each element of an array, each of which
+// must be an object; `where` is "NAME[i]." for the fields' names.
+template <typename ReadOne>
+bool each_object(ConfigReader& read, const Json& array, const std::string& name, ReadOne read_one) {
+  for (size_t i = 0; i < array.size(); ++i) {
+    const std::string where = name + "[" + std::to_string(i) + "].";
+    if (!array[i].is_object()) return read.fail(where.substr(0, where.size() - 1), "expected an object");
+    if (!read_one(array[i], where)) return false;
+  }
+  return true;
+}
+
+bool read_reserve(ConfigReader& read, const Json& r, const std::string& where, AaveMarket* m) {
+  AaveReserve reserve;
+  if (!read.address(r, "address", where, &reserve.address, true) ||
+      !read.text(r, "symbol", where, &reserve.symbol, true) ||
+      !read.unsigned_number(r, "decimals", where, &reserve.decimals, 36, true) ||
+      !read.unsigned_number(r, "ltv", where, &reserve.ltv_bps, kBps, true) ||
+      !read.unsigned_number(r, "liquidation_threshold", where, &reserve.liquidation_threshold_bps, kBps, true) ||
+      !read.unsigned_number(r, "liquidation_bonus", where, &reserve.liquidation_bonus_bps, 2 * kBps, true) ||
+      !read.unsigned_number(r, "protocol_fee", where, &reserve.protocol_fee_bps, kBps, false) ||
+      !read.address(r, "a_token", where, &reserve.a_token, false) ||
+      !read.unsigned_number(r, "max_oracle_age_s", where, &reserve.max_oracle_age_s, UINT64_MAX / kMicros, false)) {
+    return false;
+  }
+  if (reserve.symbol.empty() || reserve.symbol.find_first_of("\"\\") != std::string::npos) {
+    return read.fail(where + "symbol", "expected a non-empty symbol without quotes or backslashes");
+  }
+  if (reserve.ltv_bps > reserve.liquidation_threshold_bps) {
+    return read.fail(where + "ltv", "above the liquidation threshold");
+  }
+  if (reserve.liquidation_bonus_bps < kBps) {
+    return read.fail(where + "liquidation_bonus", "below 10000 (Aave's bonus is in basis points: 10500 = 5 %)");
+  }
+  for (const AaveReserve& other : m->reserves) {
+    if (other.address == reserve.address) return read.fail(where + "address", "listed twice");
+  }
+  m->reserves.push_back(reserve);
+  return true;
+}
+
+bool read_reserves(ConfigReader& read, const Json& json, AaveMarket* m) {
+  const Json* reserves = read.member(json, "reserves", "", true);
+  if (reserves == nullptr) return false;
+  if (!reserves->is_array() || reserves->empty()) return read.fail("reserves", "expected a non-empty array");
+  return each_object(read, *reserves, "reserves",
+                     [&](const Json& r, const std::string& where) { return read_reserve(read, r, where, m); });
+}
+
+// A feed names one of the reserves read before it.
+bool read_feed(ConfigReader& read, const Json& f, const std::string& where, AaveMarket* m) {
+  AaveFeed feed;
+  std::string reserve;
+  if (!read.address(f, "address", where, &feed.address, true) || !read.address(f, "reserve", where, &reserve, true) ||
+      !read.unsigned_number(f, "decimals", where, &feed.decimals, 18, false)) {
+    return false;
+  }
+  const auto it = std::find_if(m->reserves.begin(), m->reserves.end(),
+                               [&](const AaveReserve& r) { return r.address == reserve; });
+  if (it == m->reserves.end()) return read.fail(where + "reserve", "not one of the reserves");
+  feed.reserve = static_cast<size_t>(it - m->reserves.begin());
+  for (const AaveFeed& other : m->feeds) {
+    if (other.address == feed.address) return read.fail(where + "address", "listed twice");
+  }
+  m->feeds.push_back(feed);
+  return true;
+}
+
+bool read_feeds(ConfigReader& read, const Json& json, AaveMarket* m) {
+  const Json* feeds = read.member(json, "feeds", "", false);
+  if (feeds == nullptr) return true;
+  if (!feeds->is_array()) return read.fail("feeds", "expected an array");
+  return each_object(read, *feeds, "feeds",
+                     [&](const Json& f, const std::string& where) { return read_feed(read, f, where, m); });
+}
+
 }  // namespace
 
 bool parse_aave_market(std::string_view text, AaveMarket* market, std::string* error) {
@@ -86,89 +194,7 @@ bool parse_aave_market(std::string_view text, AaveMarket* market, std::string* e
   const Json json = Json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return read.fail("MARKET.json", "not a JSON object");
   AaveMarket m;
-  if (const Json* quote = read.member(json, "quote", "", false)) {
-    if (!quote->is_object()) return read.fail("quote", "expected an object {\"symbol\",\"decimals\"}");
-    if (!read.text(*quote, "symbol", "quote.", &m.quote_symbol, false) ||
-        !read.unsigned_number(*quote, "decimals", "quote.", &m.quote_decimals, 36, false)) {
-      return false;
-    }
-  }
-  if (!read.text(json, "policy", "", &m.policy, false) ||
-      !read.text(json, "close_factor", "", &m.close_factor, false) ||
-      !read.text(json, "full_liquidation_hf", "", &m.full_liquidation_hf, false) ||
-      !read.unsigned_number(json, "seize_tolerance", "", &m.seize_tolerance, UINT64_MAX, false) ||
-      !read.address(json, "pool", "", &m.pool, false) || !read.address(json, "treasury", "", &m.treasury, false)) {
-    return false;
-  }
-  if (m.policy != "partial" && m.policy != "full" && m.policy != "close_factor") {
-    return read.fail("policy", "expected \"partial\", \"full\" or \"close_factor\"");
-  }
-  for (const auto& [key, value] : {std::pair{"close_factor", &m.close_factor}, {"full_liquidation_hf", &m.full_liquidation_hf}}) {
-    if (!parse_units(*value, 18)) return read.fail(key, "expected a decimal ratio such as \"0.5\"");
-  }
-  std::string rounding = "half_up";
-  if (!read.text(json, "rounding", "", &rounding, false)) return false;
-  if (rounding != "half_up" && rounding != "directional") {
-    return read.fail("rounding", "expected \"half_up\" (v2, v3.0–v3.4) or \"directional\" (v3.5+)");
-  }
-  m.rounding = rounding == "half_up" ? AaveRounding::HalfUp : AaveRounding::Directional;
-
-  const Json* reserves = read.member(json, "reserves", "", true);
-  if (reserves == nullptr) return false;
-  if (!reserves->is_array() || reserves->empty()) return read.fail("reserves", "expected a non-empty array");
-  for (size_t i = 0; i < reserves->size(); ++i) {
-    const Json& r = (*reserves)[i];
-    const std::string where = "reserves[" + std::to_string(i) + "].";
-    if (!r.is_object()) return read.fail(where.substr(0, where.size() - 1), "expected an object");
-    AaveReserve reserve;
-    if (!read.address(r, "address", where, &reserve.address, true) ||
-        !read.text(r, "symbol", where, &reserve.symbol, true) ||
-        !read.unsigned_number(r, "decimals", where, &reserve.decimals, 36, true) ||
-        !read.unsigned_number(r, "ltv", where, &reserve.ltv_bps, kBps, true) ||
-        !read.unsigned_number(r, "liquidation_threshold", where, &reserve.liquidation_threshold_bps, kBps, true) ||
-        !read.unsigned_number(r, "liquidation_bonus", where, &reserve.liquidation_bonus_bps, 2 * kBps, true) ||
-        !read.unsigned_number(r, "protocol_fee", where, &reserve.protocol_fee_bps, kBps, false) ||
-        !read.address(r, "a_token", where, &reserve.a_token, false) ||
-        !read.unsigned_number(r, "max_oracle_age_s", where, &reserve.max_oracle_age_s, UINT64_MAX / kMicros, false)) {
-      return false;
-    }
-    if (reserve.symbol.empty() || reserve.symbol.find_first_of("\"\\") != std::string::npos) {
-      return read.fail(where + "symbol", "expected a non-empty symbol without quotes or backslashes");
-    }
-    if (reserve.ltv_bps > reserve.liquidation_threshold_bps) {
-      return read.fail(where + "ltv", "above the liquidation threshold");
-    }
-    if (reserve.liquidation_bonus_bps < kBps) {
-      return read.fail(where + "liquidation_bonus", "below 10000 (Aave's bonus is in basis points: 10500 = 5 %)");
-    }
-    for (const AaveReserve& other : m.reserves) {
-      if (other.address == reserve.address) return read.fail(where + "address", "listed twice");
-    }
-    m.reserves.push_back(reserve);
-  }
-  if (const Json* feeds = read.member(json, "feeds", "", false)) {
-    if (!feeds->is_array()) return read.fail("feeds", "expected an array");
-    for (size_t i = 0; i < feeds->size(); ++i) {
-      const Json& f = (*feeds)[i];
-      const std::string where = "feeds[" + std::to_string(i) + "].";
-      if (!f.is_object()) return read.fail(where.substr(0, where.size() - 1), "expected an object");
-      AaveFeed feed;
-      std::string reserve;
-      if (!read.address(f, "address", where, &feed.address, true) ||
-          !read.address(f, "reserve", where, &reserve, true) ||
-          !read.unsigned_number(f, "decimals", where, &feed.decimals, 18, false)) {
-        return false;
-      }
-      const auto it = std::find_if(m.reserves.begin(), m.reserves.end(),
-                                   [&](const AaveReserve& r) { return r.address == reserve; });
-      if (it == m.reserves.end()) return read.fail(where + "reserve", "not one of the reserves");
-      feed.reserve = static_cast<size_t>(it - m.reserves.begin());
-      for (const AaveFeed& other : m.feeds) {
-        if (other.address == feed.address) return read.fail(where + "address", "listed twice");
-      }
-      m.feeds.push_back(feed);
-    }
-  }
+  if (!read_settings(read, json, &m) || !read_reserves(read, json, &m) || !read_feeds(read, json, &m)) return false;
   *market = std::move(m);
   return true;
 }
