@@ -766,6 +766,118 @@ class AaveConverter {
   std::map<std::string, std::vector<std::pair<size_t, const EvmLog*>>> pending_deficits_;
 };
 
+// import chainlink: AnswerUpdated logs and getRoundData rows of the feeds in
+// the config, checked per feed, into price lines of both assets of the reserve.
+class ChainlinkConverter {
+ public:
+  ChainlinkConverter(const AaveMarket& market, const std::vector<ImportInput>& inputs, ImportResult* out,
+                     ImportError* error)
+      : m_(market), inputs_(inputs), out_(out), error_(error) {}
+
+  // One log: a new round, or one skipped (never answered, or carried over).
+  bool add(const EvmLog& log) {
+    const auto feed = std::find_if(m_.feeds.begin(), m_.feeds.end(),
+                                   [&](const AaveFeed& f) { return f.address == log.address; });
+    if (!log.rounds() && log.event != "AnswerUpdated") {
+      return fail(log, "event", std::string(log.event) + ": not a Chainlink event (AnswerUpdated, or getRoundData rows)");
+    }
+    if (feed == m_.feeds.end()) return fail(log, "address", log.address + " is not a feed in the config");
+    ArgReader args(log, error_, inputs_);
+    Round round{0, 0, static_cast<size_t>(feed - m_.feeds.begin()), args.uint256("roundId"), 0, &log};
+    round.answer = args.int256(log.rounds() ? "answer" : "current");
+    const Int updated_at = args.uint256("updatedAt");
+    if (!args.ok()) return false;
+    if (round.answer.sign() < 0) return fail(log, log.rounds() ? "answer" : "current", "a negative answer cannot be a price");
+    if (updated_at > Int(UINT64_MAX / kMicros)) return fail(log, "updatedAt", "beyond any timestamp");
+    round.publish_ts = static_cast<uint64_t>(updated_at) * kMicros;
+    if (log.rounds()) {
+      // A round that was never answered, or that carries an older round's answer, is no new price.
+      const Int answered_in = args.uint256("answeredInRound");
+      if (!args.ok()) return false;
+      if (updated_at.sign() == 0 || answered_in < round.round_id) {
+        ++out_->skipped["unanswered or carried-over rounds"];
+        return true;
+      }
+      round.ts = round.publish_ts;
+    } else {
+      if (updated_at > Int(log.timestamp)) return fail(log, "updatedAt", "after the block's timestamp");
+      round.ts = log.timestamp * kMicros;
+    }
+    rounds_.push_back(std::move(round));
+    return true;
+  }
+
+  // Per feed, rounds in round order (a proxy's id is phase << 64 | aggregator
+  // round) must not go back in time, and no round may appear twice.
+  bool check_round_order() const {
+    std::vector<size_t> order(rounds_.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return rounds_[a].feed != rounds_[b].feed ? rounds_[a].feed < rounds_[b].feed
+                                                : rounds_[a].round_id < rounds_[b].round_id;
+    });
+    for (size_t i = 1; i < order.size(); ++i) {
+      const Round& a = rounds_[order[i - 1]];
+      const Round& b = rounds_[order[i]];
+      if (a.feed != b.feed) continue;
+      if (a.round_id == b.round_id && a.log->rounds() == b.log->rounds()) {
+        return fail(*b.log, "roundId", "round " + round_name(b.round_id) + " appears twice (also line " +
+                                           std::to_string(a.log->line) + ")");
+      }
+      if (b.publish_ts < a.publish_ts) {
+        return fail(*b.log, "updatedAt", "round " + round_name(b.round_id) + " was updated before round " +
+                                             round_name(a.round_id));
+      }
+    }
+    return true;
+  }
+
+  // The log's order: by ts, then feed, then round (stable for equal keys).
+  void write_prices() {
+    std::stable_sort(rounds_.begin(), rounds_.end(), [](const Round& a, const Round& b) {
+      if (a.ts != b.ts) return a.ts < b.ts;
+      return a.feed != b.feed ? a.feed < b.feed : a.round_id < b.round_id;
+    });
+    for (const Round& round : rounds_) {
+      const AaveFeed& feed = m_.feeds[round.feed];
+      for (uint32_t asset : {m_.supply_asset(feed.reserve), m_.debt_asset(feed.reserve)}) {
+        out_->jsonl += JsonLine("price", round.ts)
+                           .id("asset", asset)
+                           .amount("price", round.answer, feed.decimals)
+                           .id("publish_ts", round.publish_ts)
+                           .done();
+        out_->jsonl += '\n';
+        ++out_->lines;
+      }
+      ++out_->events;
+    }
+  }
+
+ private:
+  struct Round {
+    uint64_t ts, publish_ts;
+    size_t feed;
+    Int round_id, answer;
+    const EvmLog* log;
+  };
+
+  static std::string round_name(const Int& id) {
+    static const Int low_bits = (Int(1) << 64) - 1;
+    return (id >> 64).str() + ":" + (id & low_bits).str() + " (phase:round)";
+  }
+
+  bool fail(const EvmLog& log, std::string field, std::string message) const {
+    *error_ = ImportError{inputs_[log.file].name, InputError{log.line, std::move(field), std::move(message)}};
+    return false;
+  }
+
+  const AaveMarket& m_;
+  const std::vector<ImportInput>& inputs_;
+  ImportResult* out_;
+  ImportError* error_;
+  std::vector<Round> rounds_;
+};
+
 }  // namespace
 
 bool import_aave(const AaveMarket& market, const std::vector<ImportInput>& inputs, const AaveImportOptions& options,
@@ -789,90 +901,12 @@ bool import_chainlink(const AaveMarket& market, const std::vector<ImportInput>& 
   *result = ImportResult{};
   EvmLogs read;
   if (!read_evm_logs(inputs, &read, error)) return false;
-  const std::vector<EvmLog>& logs = read.logs;
-  struct Round {
-    uint64_t ts, publish_ts;
-    size_t feed;
-    Int round_id, answer;
-    const EvmLog* log;
-  };
-  std::vector<Round> rounds;
-  auto fail = [&](const EvmLog& log, std::string field, std::string message) {
-    *error = ImportError{inputs[log.file].name, InputError{log.line, std::move(field), std::move(message)}};
-    return false;
-  };
-  for (const EvmLog& log : logs) {
-    const auto feed = std::find_if(market.feeds.begin(), market.feeds.end(),
-                                   [&](const AaveFeed& f) { return f.address == log.address; });
-    if (!log.rounds() && log.event != "AnswerUpdated") {
-      return fail(log, "event", std::string(log.event) + ": not a Chainlink event (AnswerUpdated, or getRoundData rows)");
-    }
-    if (feed == market.feeds.end()) return fail(log, "address", log.address + " is not a feed in the config");
-    ArgReader args(log, error, inputs);
-    Round round{0, 0, static_cast<size_t>(feed - market.feeds.begin()), args.uint256("roundId"), 0, &log};
-    round.answer = args.int256(log.rounds() ? "answer" : "current");
-    const Int updated_at = args.uint256("updatedAt");
-    if (!args.ok()) return false;
-    if (round.answer.sign() < 0) return fail(log, log.rounds() ? "answer" : "current", "a negative answer cannot be a price");
-    if (updated_at > Int(UINT64_MAX / kMicros)) return fail(log, "updatedAt", "beyond any timestamp");
-    round.publish_ts = static_cast<uint64_t>(updated_at) * kMicros;
-    if (log.rounds()) {
-      // A round that was never answered, or that carries an older round's answer, is no new price.
-      const Int answered_in = args.uint256("answeredInRound");
-      if (!args.ok()) return false;
-      if (updated_at.sign() == 0 || answered_in < round.round_id) {
-        ++result->skipped["unanswered or carried-over rounds"];
-        continue;
-      }
-      round.ts = round.publish_ts;
-    } else {
-      if (updated_at > Int(log.timestamp)) return fail(log, "updatedAt", "after the block's timestamp");
-      round.ts = log.timestamp * kMicros;
-    }
-    rounds.push_back(std::move(round));
+  ChainlinkConverter converter(market, inputs, result, error);
+  for (const EvmLog& log : read.logs) {
+    if (!converter.add(log)) return false;
   }
-  // Per feed, rounds in round order (a proxy's id is phase << 64 | aggregator
-  // round) must not go back in time, and no round may appear twice.
-  std::vector<size_t> order(rounds.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return rounds[a].feed != rounds[b].feed ? rounds[a].feed < rounds[b].feed : rounds[a].round_id < rounds[b].round_id;
-  });
-  const Int low_bits = (Int(1) << 64) - 1;
-  auto round_name = [&](const Int& id) {
-    return (id >> 64).str() + ":" + (id & low_bits).str() + " (phase:round)";
-  };
-  for (size_t i = 1; i < order.size(); ++i) {
-    const Round& a = rounds[order[i - 1]];
-    const Round& b = rounds[order[i]];
-    if (a.feed != b.feed) continue;
-    if (a.round_id == b.round_id && a.log->rounds() == b.log->rounds()) {
-      return fail(*b.log, "roundId", "round " + round_name(b.round_id) + " appears twice (also line " +
-                                         std::to_string(a.log->line) + ")");
-    }
-    if (b.publish_ts < a.publish_ts) {
-      return fail(*b.log, "updatedAt", "round " + round_name(b.round_id) + " was updated before round " +
-                                           round_name(a.round_id));
-    }
-  }
-  // The log's order: by ts, then feed, then round (stable for equal keys).
-  std::stable_sort(rounds.begin(), rounds.end(), [](const Round& a, const Round& b) {
-    if (a.ts != b.ts) return a.ts < b.ts;
-    return a.feed != b.feed ? a.feed < b.feed : a.round_id < b.round_id;
-  });
-  for (const Round& round : rounds) {
-    const AaveFeed& feed = market.feeds[round.feed];
-    for (uint32_t asset : {market.supply_asset(feed.reserve), market.debt_asset(feed.reserve)}) {
-      result->jsonl += JsonLine("price", round.ts)
-                           .id("asset", asset)
-                           .amount("price", round.answer, feed.decimals)
-                           .id("publish_ts", round.publish_ts)
-                           .done();
-      result->jsonl += '\n';
-      ++result->lines;
-    }
-    ++result->events;
-  }
+  if (!converter.check_round_order()) return false;
+  converter.write_prices();
   return true;
 }
 
