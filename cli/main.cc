@@ -13,16 +13,15 @@
 
 #include "replay/aave_import.h"
 #include "replay/account_view.h"
-#include "replay/labels.h"
 #include "replay/audit.h"
 #include "replay/generate.h"
 #include "replay/jsonl_export.h"
+#include "replay/labels.h"
 #include "replay/proof.h"
-#include "replay/report.h"
-#include "replay/whatif.h"
 #include "replay/replay.h"
+#include "replay/report.h"
 #include "replay/risk.h"
-#include "schemas/event_types.h"
+#include "replay/whatif.h"
 
 namespace liql {
 namespace {

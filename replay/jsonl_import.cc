@@ -262,7 +262,6 @@ class LineParser {
     f.seize_tolerance = optional_u64("seize_tolerance").value_or(2);
     check_genesis(f);
     importer_.genesis_seen_ = true;
-    importer_.mode_ = f.mode == fb::Mode::Observe ? Mode::Observe : Mode::Enforce;
     importer_.asset_decimals_[kQuoteAsset] = f.quote_decimals;
     return build_genesis(builder_, f);
   }
@@ -419,7 +418,7 @@ class LineParser {
 };
 
 JsonlImporter::JsonlImporter(const State& head)
-    : genesis_seen_(head.has_genesis()), mode_(head.protocol.mode), last_ts_(head.ts) {
+    : genesis_seen_(head.has_genesis()), last_ts_(head.ts) {
   for (const auto& [id, asset] : head.assets) asset_decimals_[id] = asset.params.decimals;
   for (const auto& [id, market] : head.markets) market_decimals_[id] = market.params.base_decimals;
 }
