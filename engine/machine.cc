@@ -333,6 +333,7 @@ class Step {
   Reason list_market(const fb::MarketSpec& spec);
   Reason set_market(const fb::MarketSpec& spec);
   Reason price(const fb::Price& event);
+  Reason deposited(AssetId asset, const flatbuffers::String* text, Int* amount);
   Reason deposit(const fb::Transfer& event);
   Reason withdraw(const fb::Transfer& event);
   Reason trade(const fb::Trade& event);
@@ -506,22 +507,27 @@ Reason Step::price(const fb::Price& event) {
 
 // ---- money in and out ---------------------------------------------------------
 
-Reason Step::deposit(const fb::Transfer& event) {
-  const Asset* asset = state_.asset(event.asset());
+// What a deposit brings in: an amount > 0 of a listed asset.
+Reason Step::deposited(AssetId asset_id, const flatbuffers::String* text, Int* amount) {
+  const Asset* asset = state_.asset(asset_id);
   if (asset == nullptr) return impossible(Reason::UnknownAsset);
-  auto amount = read_units(event.amount(), asset->params.decimals);
-  if (!amount || amount->sign() <= 0) return impossible(Reason::InvalidAmount);
-  add_balance(journal_.open(event.account()), event.asset(), *amount);
+  auto parsed = read_units(text, asset->params.decimals);
+  if (!parsed || parsed->sign() <= 0) return impossible(Reason::InvalidAmount);
+  *amount = std::move(*parsed);
+  return Reason::None;
+}
+
+Reason Step::deposit(const fb::Transfer& event) {
+  Int amount;
+  if (Reason reason = deposited(event.asset(), event.amount(), &amount); reason != Reason::None) return reason;
+  add_balance(journal_.open(event.account()), event.asset(), amount);
   return Reason::None;
 }
 
 Reason Step::insurance_deposit(const fb::InsuranceDeposit& event) {
-  const Asset* asset = state_.asset(event.asset());
-  if (asset == nullptr) return impossible(Reason::UnknownAsset);
-  auto amount = read_units(event.amount(), asset->params.decimals);
-  if (!amount || amount->sign() <= 0) return impossible(Reason::InvalidAmount);
-  Funds& funds = journal_.funds(event.asset());
-  add_fund(funds.insurance, *amount);
+  Int amount;
+  if (Reason reason = deposited(event.asset(), event.amount(), &amount); reason != Reason::None) return reason;
+  add_fund(journal_.funds(event.asset()).insurance, amount);
   return Reason::None;
 }
 
