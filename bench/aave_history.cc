@@ -205,6 +205,12 @@ class Generator {
   }
   void arg(const char* name, const Int& value) { arg(name, value.str()); }
   void end() { out_ += "}}\n"; }
+  // A Pool event of a user on a reserve: its first two arguments.
+  void begin_pool_event(const char* event, size_t r, const User& u) {
+    begin(kPool, event);
+    arg("reserve", kSpecs[r].address);
+    arg("user", u.address);
+  }
 
   // ---- prices ------------------------------------------------------------------
 
@@ -305,6 +311,32 @@ class Generator {
 
   static void burn(Int* scaled, const Int& amount) { *scaled = *scaled > amount ? Int(*scaled - amount) : Int(0); }
 
+  // Aave's mint and burn: the amount over the reserve's index (half up), on
+  // the user's scaled balance and the reserve's total alike.
+  enum class Book { Supply, Debt };
+  struct ScaledBalances {
+    Int& user;
+    Int& total;
+    const Int& index;
+  };
+  ScaledBalances balances(User& u, size_t r, Book book) {
+    Reserve& rs = reserves_[r];
+    if (book == Book::Supply) return {u.supply[r], rs.total_supply_scaled, rs.liquidity_index};
+    return {u.debt[r], rs.total_debt_scaled, rs.borrow_index};
+  }
+  void mint(User& u, size_t r, Book book, const Int& amount) {
+    const ScaledBalances b = balances(u, r, book);
+    const Int scaled = Ray::div_half_up(amount, b.index);
+    b.user += scaled;
+    b.total += scaled;
+  }
+  void burn(User& u, size_t r, Book book, const Int& amount) {
+    const ScaledBalances b = balances(u, r, book);
+    const Int scaled = Ray::div_half_up(amount, b.index);
+    burn(&b.user, scaled);
+    burn(&b.total, scaled);
+  }
+
   // ---- user actions ---------------------------------------------------------------
 
   // One action of a user: written-off users are skipped (the next one acts).
@@ -334,16 +366,12 @@ class Generator {
     if (rng_.below(10) == 0) usd *= 10;
     const Int amount = std::max(Int(1), amount_of(r, Int(usd) * kQuoteUnit));
     touch(r);
-    begin(kPool, "Supply");
-    arg("reserve", kSpecs[r].address);
-    arg("user", u.address);
+    begin_pool_event("Supply", r, u);
     arg("onBehalfOf", u.address);
     arg("amount", amount);
     arg("referralCode", "0");
     end();
-    const Int scaled = Ray::div_half_up(amount, reserves_[r].liquidity_index);
-    u.supply[r] += scaled;
-    reserves_[r].total_supply_scaled += scaled;
+    mint(u, r, Book::Supply, amount);
     u.active = true;
     return true;
   }
@@ -363,18 +391,14 @@ class Generator {
     amount = std::min(amount, available * 9 / 10);
     if (amount.sign() <= 0) return false;
     touch(r);
-    begin(kPool, "Borrow");
-    arg("reserve", kSpecs[r].address);
-    arg("user", u.address);
+    begin_pool_event("Borrow", r, u);
     arg("onBehalfOf", u.address);
     arg("amount", amount);
     arg("interestRateMode", "2");
     arg("borrowRate", rs.borrow_rate);
     arg("referralCode", "0");
     end();
-    const Int scaled = Ray::div_half_up(amount, rs.borrow_index);
-    u.debt[r] += scaled;
-    reserves_[r].total_debt_scaled += scaled;
+    mint(u, r, Book::Debt, amount);
     if (!u.borrower) borrowers_.push_back(id);
     u.borrower = true;
     return true;
@@ -392,16 +416,12 @@ class Generator {
     const Int debt = Ray::mul_half_up(u.debt[r], reserves_[r].borrow_index);
     const uint64_t pct = rng_.below(4) == 0 ? 100 : rng_.between(20, 99);
     const Int amount = std::max(Int(1), debt * pct / 100);
-    begin(kPool, "Repay");
-    arg("reserve", kSpecs[r].address);
-    arg("user", u.address);
+    begin_pool_event("Repay", r, u);
     arg("repayer", u.address);
     arg("amount", amount);
     arg("useATokens", "false", false);
     end();
-    const Int scaled = Ray::div_half_up(amount, reserves_[r].borrow_index);
-    burn(&u.debt[r], scaled);
-    burn(&reserves_[r].total_debt_scaled, scaled);
+    burn(u, r, Book::Debt, amount);
     return true;
   }
 
@@ -422,15 +442,11 @@ class Generator {
     }
     if (amount.sign() <= 0) return false;
     touch(r);
-    begin(kPool, "Withdraw");
-    arg("reserve", kSpecs[r].address);
-    arg("user", u.address);
+    begin_pool_event("Withdraw", r, u);
     arg("to", u.address);
     arg("amount", amount);
     end();
-    const Int scaled = Ray::div_half_up(amount, reserves_[r].liquidity_index);
-    burn(&u.supply[r], scaled);
-    burn(&reserves_[r].total_supply_scaled, scaled);
+    burn(u, r, Book::Supply, amount);
     return true;
   }
 
@@ -503,13 +519,11 @@ class Generator {
     arg("liquidator", liquidators_[rng_.below(liquidators_.size())]);
     arg("receiveAToken", "false", false);
     end();
-    const Int debt_scaled = Ray::div_half_up(to_cover, reserves_[d].borrow_index);
-    burn(&u.debt[d], debt_scaled);
-    burn(&reserves_[d].total_debt_scaled, debt_scaled);
-    const Int coll_scaled = Ray::div_half_up(liquidated, reserves_[c].liquidity_index) +
-                            Ray::div_half_up(fee, reserves_[c].liquidity_index);
-    burn(&u.supply[c], coll_scaled);
-    burn(&reserves_[c].total_supply_scaled, coll_scaled);
+    burn(u, d, Book::Debt, to_cover);
+    // Aave burns the collateral and the fee apart, each rounded: a burn of a
+    // saturating balance in two steps is the burn of their sum.
+    burn(u, c, Book::Supply, liquidated);
+    burn(u, c, Book::Supply, fee);
     p = position(u);
     if (p.collateral_lt.sign() == 0 || p.collateral_lt * 1000 < p.debt_value) {
       u.closed = true;  // bad debt: the user walks away

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "bench/aave_history.h"
+#include "bench/bench_flags.h"
 #include "engine/types.h"
 #include "replay/aave_import.h"
 #include "replay/replay.h"
@@ -85,31 +86,18 @@ struct Flags {
 
 Flags parse_flags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const std::string name = argv[i];
-    if (name == "--keep") {
-      flags.keep = true;
-      continue;
-    }
-    if (i + 1 >= argc) die("missing value after " + name);
-    const std::string value = argv[++i];
-    auto number = [&]() -> uint64_t {
-      char* end = nullptr;
-      const unsigned long long parsed = std::strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0') die(name + " expects a non-negative integer, got '" + value + "'");
-      return parsed;
-    };
-    if (name == "--events") flags.events = number();
-    else if (name == "--users") flags.users = number();
-    else if (name == "--seed") flags.seed = number();
-    else if (name == "--crash") flags.crash_pct = static_cast<uint32_t>(number());
-    else if (name == "--repeat") flags.repeat = number();
-    else if (name == "--dir") flags.dir = value;
-    else if (name == "--cli") flags.cli = value;
-    else die("unknown flag " + name +
-             " (expected [--events M] [--users N] [--seed S] [--crash PCT] [--repeat R] [--dir DIR] [--cli PATH]"
-             " [--keep])");
-  }
+  bench::FlagParser parser("liqledger_bench_import",
+                           "[--events M] [--users N] [--seed S] [--crash PCT] [--repeat R] [--dir DIR] [--cli PATH]"
+                           " [--keep]");
+  parser.toggle("--keep", &flags.keep)
+      .number("--events", &flags.events)
+      .number("--users", &flags.users)
+      .number("--seed", &flags.seed)
+      .number("--crash", &flags.crash_pct)
+      .number("--repeat", &flags.repeat)
+      .text("--dir", &flags.dir)
+      .text("--cli", &flags.cli);
+  parser.parse(argc, argv);
   if (flags.events == 0) die("--events must be at least 1");
   if (flags.repeat == 0) die("--repeat must be at least 1");
   return flags;

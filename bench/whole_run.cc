@@ -73,6 +73,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_flags.h"
 #include "replay/audit.h"
 #include "replay/generate.h"
 #include "replay/jsonl_import.h"
@@ -127,33 +128,20 @@ struct Flags {
 
 Flags parse_flags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const std::string name = argv[i];
-    if (name == "--keep") {
-      flags.keep = true;
-      continue;
-    }
-    if (i + 1 >= argc) die("missing value after " + name);
-    const std::string value = argv[++i];
-    auto number = [&]() -> uint64_t {
-      char* end = nullptr;
-      const unsigned long long parsed = std::strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0') die(name + " expects a non-negative integer, got '" + value + "'");
-      return parsed;
-    };
-    if (name == "--accounts") flags.accounts = number();
-    else if (name == "--events") flags.events = number();
-    else if (name == "--batch") flags.batch = number();
-    else if (name == "--seed") flags.seed = number();
-    else if (name == "--crash") flags.crash_pct = static_cast<uint32_t>(number());
-    else if (name == "--dir") flags.dir = value;
-    else if (name == "--repeat") flags.repeat = number();
-    else if (name == "--jsonl") flags.jsonl = value;
-    else if (name == "--audit-budget") flags.audit_budget_s = number();
-    else die("unknown flag " + name +
-             " (expected --accounts N --events M --batch B --dir DIR [--seed S] [--crash PCT] [--repeat R]"
-             " [--audit-budget SECONDS] [--jsonl FILE] [--keep])");
-  }
+  bench::FlagParser parser("liqledger_bench_run",
+                           "--accounts N --events M --batch B --dir DIR [--seed S] [--crash PCT] [--repeat R]"
+                           " [--audit-budget SECONDS] [--jsonl FILE] [--keep]");
+  parser.toggle("--keep", &flags.keep)
+      .number("--accounts", &flags.accounts)
+      .number("--events", &flags.events)
+      .number("--batch", &flags.batch)
+      .number("--seed", &flags.seed)
+      .number("--crash", &flags.crash_pct)
+      .text("--dir", &flags.dir)
+      .number("--repeat", &flags.repeat)
+      .text("--jsonl", &flags.jsonl)
+      .number("--audit-budget", &flags.audit_budget_s);
+  parser.parse(argc, argv);
   if (flags.events == 0) flags.events = 20 * flags.accounts;
   if (flags.batch == 0) die("--batch must be at least 1");
   if (flags.repeat == 0) die("--repeat must be at least 1");

@@ -8,21 +8,21 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
 #include "replay/aave_import.h"
 #include "replay/account_view.h"
-#include "replay/labels.h"
 #include "replay/audit.h"
 #include "replay/generate.h"
 #include "replay/jsonl_export.h"
+#include "replay/labels.h"
 #include "replay/proof.h"
-#include "replay/report.h"
-#include "replay/whatif.h"
 #include "replay/replay.h"
+#include "replay/report.h"
 #include "replay/risk.h"
-#include "schemas/event_types.h"
+#include "replay/whatif.h"
 
 namespace liql {
 namespace {
@@ -453,6 +453,162 @@ int run_report(const std::string& db, WhatIfFlags flags, const std::string& out_
   return 0;
 }
 
+// Every argument and flag of every command: CLI11 writes them here.
+struct CommandLine {
+  std::string db, file;
+  bool sync = false;
+  uint64_t snapshot_every = kDefaultSnapshotEvery;
+  ReplayFlags replay;
+  std::string format = "table", only, labels_file;
+  uint64_t account_id = 0, at = kHeadSeq;
+  bool account_json = false;
+  std::string expected_hash;
+  GenerateOptions generate;
+  std::string price_path;
+  uint64_t risk_at = kHeadSeq;
+  std::string risk_within, risk_format = "table";
+  WhatIfFlags whatif, report;
+  std::string report_out;
+  ImportFlags import;
+};
+
+// A subcommand and what runs when it was given.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+using Commands = std::vector<Command>;
+
+const char* const kLabelsHelp = "account,address CSV (import aave --accounts): print addresses for ids";
+
+// append, replay: the commands that write the log and replay it.
+void add_log_commands(CLI::App& app, CommandLine& c, Commands* commands) {
+  auto* append = app.add_subcommand("append", "append JSON Lines events to the ledger (atomic: all lines or none)");
+  append->add_option("DB", c.db, "ledger directory (created if missing)")->required();
+  append->add_option("FILE", c.file, "JSON Lines file, or - for stdin")->required();
+  append->add_flag("--sync", c.sync, "fsync the write-ahead log before acknowledging (survives power loss)");
+  append->add_option("--snapshot-every", c.snapshot_every, "write a state snapshot every N events (0: never)")
+      ->capture_default_str();
+  commands->push_back({append, [&c] { return run_append(c.db, c.file, c.sync, c.snapshot_every); }});
+
+  auto* replay = app.add_subcommand("replay", "replay the log and print the state hash");
+  replay->add_option("DB", c.db, "ledger directory")->required();
+  replay->add_option("--to", c.replay.to, "stop after this seq (default: the head)");
+  replay->add_flag("--json", c.replay.json, "print one JSON object");
+  replay->add_flag("--trace", c.replay.trace, "print one JSON line per event with the state hash after it");
+  replay->add_flag("--from-genesis", c.replay.from_genesis, "ignore snapshots; replay every event");
+  commands->push_back({replay, [&c] { return run_replay(c.db, c.replay); }});
+}
+
+// audit, account, export, verify, prove, verify-proof: what the log holds, and its checks.
+void add_reading_commands(CLI::App& app, CommandLine& c, Commands* commands) {
+  auto* audit = app.add_subcommand("audit", "one audit record per liquidation event (SPEC §5.6)");
+  audit->add_option("DB", c.db, "ledger directory")->required();
+  audit->add_option("--format", c.format, "table, jsonl, csv or summary")
+      ->check(CLI::IsMember({"table", "jsonl", "csv", "summary"}));
+  audit->add_option("--only", c.only, "only records with this verdict")
+      ->check(CLI::IsMember({"MINIMAL", "UNDER", "ALLOWED_EXCESS", "OVER_LIMIT", "WRONGFUL", "REJECTED",
+                             "INVALID_RECORD", "ABSORBED"}));
+  audit->add_option("--labels", c.labels_file, kLabelsHelp);
+  commands->push_back({audit, [&c] { return run_audit(c.db, c.format, c.only, c.labels_file); }});
+
+  auto* account = app.add_subcommand("account", "an account's balances, positions and health");
+  account->add_option("DB", c.db, "ledger directory")->required();
+  account->add_option("ID", c.account_id, "account id")->required();
+  account->add_option("--at", c.at, "as of this seq (default: the head)");
+  account->add_flag("--json", c.account_json, "print one JSON object");
+  account->add_option("--labels", c.labels_file, kLabelsHelp);
+  commands->push_back({account, [&c] { return run_account(c.db, c.account_id, c.at, c.account_json, c.labels_file); }});
+
+  auto* export_cmd = app.add_subcommand("export", "write the log as JSON Lines (exact round trip)");
+  export_cmd->add_option("DB", c.db, "ledger directory")->required();
+  commands->push_back({export_cmd, [&c] { return run_export(c.db); }});
+
+  auto* verify = app.add_subcommand(
+      "verify", "check every record, the hash chain, every snapshot and a full re-replay; exit 0 only if all hold");
+  verify->add_option("DB", c.db, "ledger directory")->required();
+  commands->push_back({verify, [&c] { return run_verify(c.db); }});
+
+  auto* prove = app.add_subcommand(
+      "prove", "an inclusion proof of one account in the committed state, with the protocol's totals (JSON)");
+  prove->add_option("DB", c.db, "ledger directory")->required();
+  prove->add_option("ACCOUNT", c.account_id, "account id")->required();
+  prove->add_option("--at", c.at, "as of this seq (default: the head)");
+  commands->push_back({prove, [&c] { return run_prove(c.db, c.account_id, c.at); }});
+
+  auto* verify_proof = app.add_subcommand(
+      "verify-proof", "check an inclusion proof without the ledger; exit 0 only if it holds");
+  verify_proof->add_option("FILE", c.file, "proof JSON file, or - for stdin")->required();
+  verify_proof->add_option("--state-hash", c.expected_hash, "the state hash the proof must reach (lowercase hex)");
+  commands->push_back({verify_proof, [&c] { return run_verify_proof(c.file, c.expected_hash); }});
+}
+
+// generate, risk, whatif, report: the synthetic market and the lab.
+void add_lab_commands(CLI::App& app, CommandLine& c, Commands* commands) {
+  auto* generate = app.add_subcommand(
+      "generate", "write a deterministic synthetic market with a price crash as JSON Lines to stdout");
+  generate->add_option("--seed", c.generate.seed, "random seed")->required();
+  generate->add_option("--accounts", c.generate.accounts, "ordinary accounts")->required();
+  generate->add_option("--events", c.generate.events, "number of JSON lines, exactly")->required();
+  generate->add_option("--crash", c.generate.crash_pct, "depth of the price crash in percent")
+      ->check(CLI::Range(0, 95))
+      ->capture_default_str();
+  generate->add_flag("--progress", c.generate.progress, "progress lines on stderr");
+  generate->add_option("--price-path", c.price_path,
+                       "follow the relative moves of a file of price lines (JSON Lines) instead of the synthetic crash");
+  commands->push_back(
+      {generate, [&c, generate] { return run_generate(c.generate, c.price_path, generate->count("--crash") > 0); }});
+
+  auto* risk = app.add_subcommand(
+      "risk", "per account and instrument, the exact price at which H_maint crosses 0 (docs/WHATIF.md)");
+  risk->add_option("DB", c.db, "ledger directory")->required();
+  risk->add_option("--at", c.risk_at, "as of this seq (default: the head)");
+  risk->add_option("--within", c.risk_within, "table: the accounts whose nearest crossing is within PCT % of the price");
+  risk->add_option("--format", c.risk_format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  risk->add_option("--labels", c.labels_file, kLabelsHelp);
+  commands->push_back({risk, [&c] { return run_risk(c.db, c.risk_at, c.risk_within, c.risk_format, c.labels_file); }});
+
+  auto* whatif = app.add_subcommand(
+      "whatif", "replay the log under other liquidation rules with a backstop keeper and price impact (docs/WHATIF.md)");
+  whatif->add_option("DB", c.db, "ledger directory")->required();
+  whatif->add_option("--policy", c.whatif.policies,
+                     "partial, full, close_factor:CF:HF, aave-v3.3, chunked:F:COOLDOWN_S (repeat for several)")
+      ->required();
+  whatif->add_option("--impact", c.whatif.impact_file, "price impact JSON (docs/WHATIF.md); default: none");
+  whatif->add_option("--to", c.whatif.to, "stop after this seq (default: the head)");
+  whatif->add_option("--format", c.whatif.format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  whatif->add_option("--series", c.whatif.series_dir, "write one CSV per variant over time into this directory");
+  commands->push_back({whatif, [&c] { return run_whatif_cmd(c.db, c.whatif); }});
+
+  auto* report = app.add_subcommand(
+      "report", "one self-contained HTML file: price paths, the variants side by side, the liquidation map, the audit");
+  report->add_option("DB", c.db, "ledger directory")->required();
+  report->add_option("--out", c.report_out, "the HTML file to write")->required();
+  report->add_option("--policy", c.report.policies,
+                     "as for whatif (default: partial, full, close_factor:0.5:0.95, aave-v3.3)");
+  report->add_option("--impact", c.report.impact_file, "price impact JSON (docs/WHATIF.md); default: none");
+  commands->push_back({report, [&c] { return run_report(c.db, c.report, c.report_out); }});
+}
+
+// import aave, import chainlink: a real protocol's history in.
+void add_import_commands(CLI::App& app, CommandLine& c, Commands* commands) {
+  auto* import_cmd = app.add_subcommand("import", "convert a real protocol's history to JSON Lines (docs/IMPORT.md)");
+  import_cmd->require_subcommand(1);
+  auto* aave =
+      import_cmd->add_subcommand("aave", "Aave v2/v3 Pool events (JSON Lines or CSV) -> an observe-mode log on stdout");
+  auto* chainlink =
+      import_cmd->add_subcommand("chainlink", "Chainlink AnswerUpdated logs or getRoundData dumps -> price lines on stdout");
+  for (CLI::App* sub : {aave, chainlink}) {
+    sub->add_option("--config", c.import.config, "MARKET.json (docs/IMPORT.md)")->required();
+    sub->add_option("FILES", c.import.inputs, "event files, JSON Lines or CSV, or - for stdin")->required();
+  }
+  aave->add_option("--accounts", c.import.accounts_out, "write the account id -> address map (CSV) here");
+  aave->add_option("--prices", c.import.prices, "price lines (import chainlink's output) merged by ts");
+  aave->add_flag("--skip-unknown", c.import.skip_unknown, "count unknown event names instead of refusing");
+  commands->push_back({aave, [&c] { return run_import("aave", c.import); }});
+  commands->push_back({chainlink, [&c] { return run_import("chainlink", c.import); }});
+}
+
 }  // namespace
 }  // namespace liql
 
@@ -464,144 +620,20 @@ int main(int argc, char** argv) {
       "a refused append, a malformed flag value or file, an account that does not exist); 3 corrupt data or I/O\n"
       "(a missing ledger, a record that fails its checks, a file that cannot be written).");
   app.require_subcommand(1);
-  std::string db, file, format = "table", only, labels_file;
-  bool sync = false;
-  ReplayFlags replay_flags;
-  uint64_t account_id = 0, at = kHeadSeq;
-  bool account_json_flag = false;
-
-  auto* append = app.add_subcommand("append", "append JSON Lines events to the ledger (atomic: all lines or none)");
-  append->add_option("DB", db, "ledger directory (created if missing)")->required();
-  append->add_option("FILE", file, "JSON Lines file, or - for stdin")->required();
-  append->add_flag("--sync", sync, "fsync the write-ahead log before acknowledging (survives power loss)");
-  uint64_t snapshot_every = kDefaultSnapshotEvery;
-  append->add_option("--snapshot-every", snapshot_every, "write a state snapshot every N events (0: never)")
-      ->capture_default_str();
-
-  auto* replay_cmd = app.add_subcommand("replay", "replay the log and print the state hash");
-  replay_cmd->add_option("DB", db, "ledger directory")->required();
-  replay_cmd->add_option("--to", replay_flags.to, "stop after this seq (default: the head)");
-  replay_cmd->add_flag("--json", replay_flags.json, "print one JSON object");
-  replay_cmd->add_flag("--trace", replay_flags.trace, "print one JSON line per event with the state hash after it");
-  replay_cmd->add_flag("--from-genesis", replay_flags.from_genesis, "ignore snapshots; replay every event");
-
-  auto* audit = app.add_subcommand("audit", "one audit record per liquidation event (SPEC §5.6)");
-  audit->add_option("DB", db, "ledger directory")->required();
-  audit->add_option("--format", format, "table, jsonl, csv or summary")
-      ->check(CLI::IsMember({"table", "jsonl", "csv", "summary"}));
-  audit->add_option("--only", only, "only records with this verdict")
-      ->check(CLI::IsMember({"MINIMAL", "UNDER", "ALLOWED_EXCESS", "OVER_LIMIT", "WRONGFUL", "REJECTED",
-                             "INVALID_RECORD", "ABSORBED"}));
-  const char* const labels_help = "account,address CSV (import aave --accounts): print addresses for ids";
-  audit->add_option("--labels", labels_file, labels_help);
-
-  auto* account = app.add_subcommand("account", "an account's balances, positions and health");
-  account->add_option("DB", db, "ledger directory")->required();
-  account->add_option("ID", account_id, "account id")->required();
-  account->add_option("--at", at, "as of this seq (default: the head)");
-  account->add_flag("--json", account_json_flag, "print one JSON object");
-  account->add_option("--labels", labels_file, labels_help);
-
-  auto* export_cmd = app.add_subcommand("export", "write the log as JSON Lines (exact round trip)");
-  export_cmd->add_option("DB", db, "ledger directory")->required();
-
-  auto* verify_cmd = app.add_subcommand(
-      "verify", "check every record, the hash chain, every snapshot and a full re-replay; exit 0 only if all hold");
-  verify_cmd->add_option("DB", db, "ledger directory")->required();
-
-  auto* prove = app.add_subcommand(
-      "prove", "an inclusion proof of one account in the committed state, with the protocol's totals (JSON)");
-  prove->add_option("DB", db, "ledger directory")->required();
-  prove->add_option("ACCOUNT", account_id, "account id")->required();
-  prove->add_option("--at", at, "as of this seq (default: the head)");
-
-  std::string expected_hash;
-  auto* verify_proof = app.add_subcommand(
-      "verify-proof", "check an inclusion proof without the ledger; exit 0 only if it holds");
-  verify_proof->add_option("FILE", file, "proof JSON file, or - for stdin")->required();
-  verify_proof->add_option("--state-hash", expected_hash, "the state hash the proof must reach (lowercase hex)");
-
-  GenerateOptions generate_options;
-  auto* generate = app.add_subcommand(
-      "generate", "write a deterministic synthetic market with a price crash as JSON Lines to stdout");
-  generate->add_option("--seed", generate_options.seed, "random seed")->required();
-  generate->add_option("--accounts", generate_options.accounts, "ordinary accounts")->required();
-  generate->add_option("--events", generate_options.events, "number of JSON lines, exactly")->required();
-  generate->add_option("--crash", generate_options.crash_pct, "depth of the price crash in percent")
-      ->check(CLI::Range(0, 95))
-      ->capture_default_str();
-  generate->add_flag("--progress", generate_options.progress, "progress lines on stderr");
-  std::string price_path;
-  generate->add_option("--price-path", price_path,
-                       "follow the relative moves of a file of price lines (JSON Lines) instead of the synthetic crash");
-
-  uint64_t risk_at = kHeadSeq;
-  std::string risk_within, risk_format = "table";
-  auto* risk = app.add_subcommand(
-      "risk", "per account and instrument, the exact price at which H_maint crosses 0 (docs/WHATIF.md)");
-  risk->add_option("DB", db, "ledger directory")->required();
-  risk->add_option("--at", risk_at, "as of this seq (default: the head)");
-  risk->add_option("--within", risk_within, "table: the accounts whose nearest crossing is within PCT % of the price");
-  risk->add_option("--format", risk_format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
-  risk->add_option("--labels", labels_file, labels_help);
-
-  WhatIfFlags whatif_flags;
-  auto* whatif = app.add_subcommand(
-      "whatif", "replay the log under other liquidation rules with a backstop keeper and price impact (docs/WHATIF.md)");
-  whatif->add_option("DB", db, "ledger directory")->required();
-  whatif->add_option("--policy", whatif_flags.policies,
-                     "partial, full, close_factor:CF:HF, aave-v3.3, chunked:F:COOLDOWN_S (repeat for several)")
-      ->required();
-  whatif->add_option("--impact", whatif_flags.impact_file, "price impact JSON (docs/WHATIF.md); default: none");
-  whatif->add_option("--to", whatif_flags.to, "stop after this seq (default: the head)");
-  whatif->add_option("--format", whatif_flags.format, "table, json or csv")
-      ->check(CLI::IsMember({"table", "json", "csv"}));
-  whatif->add_option("--series", whatif_flags.series_dir, "write one CSV per variant over time into this directory");
-
-  WhatIfFlags report_flags;
-  std::string report_out;
-  auto* report = app.add_subcommand(
-      "report", "one self-contained HTML file: price paths, the variants side by side, the liquidation map, the audit");
-  report->add_option("DB", db, "ledger directory")->required();
-  report->add_option("--out", report_out, "the HTML file to write")->required();
-  report->add_option("--policy", report_flags.policies,
-                     "as for whatif (default: partial, full, close_factor:0.5:0.95, aave-v3.3)");
-  report->add_option("--impact", report_flags.impact_file, "price impact JSON (docs/WHATIF.md); default: none");
-
-  ImportFlags import_flags;
-  auto* import_cmd = app.add_subcommand("import", "convert a real protocol's history to JSON Lines (docs/IMPORT.md)");
-  import_cmd->require_subcommand(1);
-  auto* import_aave = import_cmd->add_subcommand(
-      "aave", "Aave v2/v3 Pool events (JSON Lines or CSV) -> an observe-mode log on stdout");
-  auto* import_chainlink =
-      import_cmd->add_subcommand("chainlink", "Chainlink AnswerUpdated logs or getRoundData dumps -> price lines on stdout");
-  for (CLI::App* sub : {import_aave, import_chainlink}) {
-    sub->add_option("--config", import_flags.config, "MARKET.json (docs/IMPORT.md)")->required();
-    sub->add_option("FILES", import_flags.inputs, "event files, JSON Lines or CSV, or - for stdin")->required();
-  }
-  import_aave->add_option("--accounts", import_flags.accounts_out, "write the account id -> address map (CSV) here");
-  import_aave->add_option("--prices", import_flags.prices, "price lines (import chainlink's output) merged by ts");
-  import_aave->add_flag("--skip-unknown", import_flags.skip_unknown, "count unknown event names instead of refusing");
-
+  CommandLine command_line;
+  Commands commands;
+  add_log_commands(app, command_line, &commands);
+  add_reading_commands(app, command_line, &commands);
+  add_lab_commands(app, command_line, &commands);
+  add_import_commands(app, command_line, &commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints the help, or the error
     return code == 0 ? 0 : kExitBadInput;
   }
-  if (import_aave->parsed()) return run_import("aave", import_flags);
-  if (import_chainlink->parsed()) return run_import("chainlink", import_flags);
-  if (append->parsed()) return run_append(db, file, sync, snapshot_every);
-  if (verify_cmd->parsed()) return run_verify(db);
-  if (replay_cmd->parsed()) return run_replay(db, replay_flags);
-  if (audit->parsed()) return run_audit(db, format, only, labels_file);
-  if (account->parsed()) return run_account(db, account_id, at, account_json_flag, labels_file);
-  if (export_cmd->parsed()) return run_export(db);
-  if (generate->parsed()) return run_generate(generate_options, price_path, generate->count("--crash") > 0);
-  if (prove->parsed()) return run_prove(db, account_id, at);
-  if (verify_proof->parsed()) return run_verify_proof(file, expected_hash);
-  if (risk->parsed()) return run_risk(db, risk_at, risk_within, risk_format, labels_file);
-  if (whatif->parsed()) return run_whatif_cmd(db, whatif_flags);
-  if (report->parsed()) return run_report(db, report_flags, report_out);
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return command.run();
+  }
   return kExitBadInput;  // unreachable: a subcommand is required
 }

@@ -36,6 +36,63 @@ struct Sensitivity {
   Wide numerator;
   unsigned den_exp = 0;
 };
+using Sensitivities = boost::container::small_vector<Sensitivity, 4>;
+
+// Sign-definite accounts: with no perp and every balance ≥ 0 (a pure
+// depositor) every term is ≥ 0 at any price, so H ≥ 0 forever; with no perp
+// and every balance ≤ 0 every term is ≤ 0 and a nonzero one is ≤ −1, so an
+// account under water stays under. Neither needs a band.
+bool needs_no_band(const Account& account, bool under) {
+  if (!account.positions.empty()) return false;
+  bool any_positive = false, any_negative = false;
+  for (const auto& entry : account.balances) {
+    (entry.second.sign() > 0 ? any_positive : any_negative) = true;
+  }
+  return under ? !any_positive : !any_negative;
+}
+
+// The priced terms of H_maint with their slopes s_i, and R: one unit of
+// rounding per floored token term, two per perp term.
+Sensitivities sensitivities(const State& state, const Account& account, int64_t* rounding) {
+  const unsigned qd = state.quote_decimals();
+  Sensitivities terms;
+  for (const auto& [asset, balance] : account.balances) {
+    if (asset == kQuoteAsset) continue;  // price WAD forever: a constant term
+    const AssetParams& params = state.assets.at(asset).params;
+    const Int& w = balance.sign() >= 0 ? params.asset_weight.maint : params.liab_weight.maint;
+    *rounding += 1;
+    Wide numerator = Wide(balance) * Wide(w) * pow10_wide(qd);
+    if (!numerator.is_zero())
+      terms.push_back(Sensitivity{Instrument::asset(asset), std::move(numerator), params.decimals + 36});
+  }
+  for (const auto& [market, position] : account.positions) {
+    const MarketParams& params = state.markets.at(market).params;
+    *rounding += 2;
+    Wide numerator =
+        (Wide(position.base) * Wide(wad()) - Wide(abs(position.base)) * Wide(params.margin.maint)) * pow10_wide(qd);
+    if (!numerator.is_zero()) {
+      terms.push_back(Sensitivity{Instrument::market(market), std::move(numerator), params.base_decimals + 36});
+    }
+  }
+  return terms;
+}
+
+// Σ |s_i|·P_i, exactly: total / 10^den_exp, with den_exp the largest den_i.
+struct Exposure {
+  Wide total = 0;
+  unsigned den_exp = 0;
+};
+
+Exposure exposure_of(const State& state, const Sensitivities& terms) {
+  Exposure exposure;
+  for (const Sensitivity& term : terms) exposure.den_exp = std::max(exposure.den_exp, term.den_exp);
+  for (const Sensitivity& term : terms) {
+    const Wide magnitude = term.numerator.sign() > 0 ? term.numerator : Wide(-term.numerator);
+    exposure.total +=
+        magnitude * Wide(oracle_of(state, term.instrument).price) * pow10_wide(exposure.den_exp - term.den_exp);
+  }
+  return exposure;
+}
 
 }  // namespace
 
@@ -101,39 +158,10 @@ void KeeperIndex::band_tight(const State& state, const Account& account, Tracked
 }
 
 void KeeperIndex::band(const State& state, const Account& account, Tracked& tracked, const Int& health, bool under) {
-  // Sign-definite accounts: with no perp and every balance ≥ 0 (a pure
-  // depositor) every term is ≥ 0 at any price, so H ≥ 0 forever; with no perp
-  // and every balance ≤ 0 every term is ≤ 0 and a nonzero one is ≤ −1, so an
-  // account under water stays under. Neither needs a band.
-  if (account.positions.empty()) {
-    bool any_positive = false, any_negative = false;
-    for (const auto& entry : account.balances) {
-      (entry.second.sign() > 0 ? any_positive : any_negative) = true;
-    }
-    if (under ? !any_positive : !any_negative) return;
-  }
+  if (needs_no_band(account, under)) return;
   try {
-    const unsigned qd = state.quote_decimals();
-    boost::container::small_vector<Sensitivity, 4> terms;
-    int64_t rounding = 0;  // R: one unit per floored token term, two per perp term
-    for (const auto& [asset, balance] : account.balances) {
-      if (asset == kQuoteAsset) continue;  // price WAD forever: a constant term
-      const AssetParams& params = state.assets.at(asset).params;
-      const Int& w = balance.sign() >= 0 ? params.asset_weight.maint : params.liab_weight.maint;
-      rounding += 1;
-      Wide numerator = Wide(balance) * Wide(w) * pow10_wide(qd);
-      if (!numerator.is_zero())
-        terms.push_back(Sensitivity{Instrument::asset(asset), std::move(numerator), params.decimals + 36});
-    }
-    for (const auto& [market, position] : account.positions) {
-      const MarketParams& params = state.markets.at(market).params;
-      rounding += 2;
-      Wide numerator =
-          (Wide(position.base) * Wide(wad()) - Wide(abs(position.base)) * Wide(params.margin.maint)) * pow10_wide(qd);
-      if (!numerator.is_zero()) {
-        terms.push_back(Sensitivity{Instrument::market(market), std::move(numerator), params.base_decimals + 36});
-      }
-    }
+    int64_t rounding = 0;
+    const Sensitivities terms = sensitivities(state, account, &rounding);
     // With E the exact sum: E(P⁰) ≥ H⁰ > E(P⁰) − R (R ≥ 1 whenever a term is priced).
     // Healthy: H(P) > E(P) − R ≥ H⁰ + Σ s·ΔP − R ≥ H⁰ − S − R = −1 when Σ s·ΔP ≥ −S,
     //   so the integer H(P) ≥ 0.
@@ -145,20 +173,12 @@ void KeeperIndex::band(const State& state, const Account& account, Tracked& trac
       return;
     }
     if (terms.empty()) return;  // no price moves H beyond its rounding: nothing can change
-    // Each price may move by the same fraction of itself: shift_j =
-    // ⌊S · P_j / Σ |s_i|·P_i⌋, with s_i = numerator_i / 10^den_i brought to
-    // the common denominator 10^den (den the largest den_i).
-    unsigned den = 0;
-    for (const Sensitivity& term : terms) den = std::max(den, term.den_exp);
-    Wide exposure = 0;  // Σ |numerator_i| · P_i · 10^(den − den_i)
-    for (const Sensitivity& term : terms) {
-      const Wide magnitude = term.numerator.sign() > 0 ? term.numerator : Wide(-term.numerator);
-      exposure += magnitude * Wide(oracle_of(state, term.instrument).price) * pow10_wide(den - term.den_exp);
-    }
-    const Wide scaled_budget = Wide(budget) * pow10_wide(den);
+    // Each price may move by the same fraction of itself: shift_j = ⌊S · P_j / Σ |s_i|·P_i⌋.
+    const Exposure exposure = exposure_of(state, terms);
+    const Wide scaled_budget = Wide(budget) * pow10_wide(exposure.den_exp);
     for (const Sensitivity& term : terms) {
       const bool rising = term.numerator.sign() > 0;  // H rises with this price
-      const Wide shift = fdiv(scaled_budget * Wide(oracle_of(state, term.instrument).price), exposure);
+      const Wide shift = fdiv(scaled_budget * Wide(oracle_of(state, term.instrument).price), exposure.total);
       Book& b = book(term.instrument);
       const Wide price(oracle_of(state, term.instrument).price);
       // Healthy with s > 0 or under water with s < 0: what hurts (or keeps it

@@ -264,6 +264,12 @@ bool valid_limit(const flatbuffers::String* text, const std::optional<Int>& pars
   return parsed.has_value() && parsed->sign() > 0;
 }
 
+// Enforce mode executes what the rule allows, within the event's own limit.
+Int enforced_size(const LiquidationAudit& audit) {
+  if (audit.requested && *audit.requested < *audit.allowed) return *audit.requested;
+  return *audit.allowed;
+}
+
 uint32_t flag_for(Reason reason) {
   switch (reason) {
     case Reason::StaleOracle: return kFlagStaleOracle;
@@ -275,6 +281,13 @@ uint32_t flag_for(Reason reason) {
     default: return 0;
   }
 }
+
+// The account a liquidation (or absorb) judges, as its checks found it.
+struct Liquidated {
+  const Account* account = nullptr;
+  bool fresh = false;         // its health is evaluable at the event
+  bool liquidatable = false;  // LIQUIDATABLE or BANKRUPT before the event
+};
 
 // Applies one event. Handlers return the reason of the first failed check, in
 // the order of SPEC §4: unknown ids, the event's own fields, prices, then the
@@ -320,6 +333,7 @@ class Step {
   Reason list_market(const fb::MarketSpec& spec);
   Reason set_market(const fb::MarketSpec& spec);
   Reason price(const fb::Price& event);
+  Reason deposited(AssetId asset, const flatbuffers::String* text, Int* amount);
   Reason deposit(const fb::Transfer& event);
   Reason withdraw(const fb::Transfer& event);
   Reason trade(const fb::Trade& event);
@@ -331,14 +345,31 @@ class Step {
   Reason sync_position(const fb::SyncPosition& event);
   Reason absorb(const fb::Absorb& event);
 
-  // Shared by both liquidations.
+  // Shared by both liquidations (and absorb, the first three).
+  LiquidationAudit& begin_audit(LiquidationKind kind, AccountId account);
+  Reason find_liquidated(AccountId id, LiquidationAudit& audit, Liquidated* found);
   Reason reject_liquidation(LiquidationAudit& audit, Reason reason);
+  Reason check_liquidatable(LiquidationAudit& audit, Liquidated* found);
   Reason stale_account(LiquidationAudit& audit, bool fresh);
   Reason check_liquidator(AccountId liquidator);
   void close_out(Account& account, LiquidationAudit& audit);
   void close_out_if_exhausted(Account& account, LiquidationAudit& audit);
   void judge(LiquidationAudit& audit, bool wrongful, const Int& penalty_at_executed,
              const std::function<Int(const Int&)>& penalty_for);
+  Reason finish_liquidation(LiquidationAudit& audit, AccountId liquidator, Account& target, bool liquidatable,
+                            const Int& penalty_at_executed, const std::function<Int(const Int&)>& penalty_for);
+
+  // The steps of each kind, in the order of SPEC §5.1 and §5.2.
+  Reason check_perp(const fb::LiquidatePerp& event, LiquidationAudit& audit, Liquidated* found);
+  void size_perp(const Account& account, MarketId market, const Int& abs_base, bool liquidatable,
+                 LiquidationAudit& audit);
+  Reason perp_executed(const fb::LiquidatePerp& event, const Int& abs_base, const LiquidationAudit& audit,
+                       Int* executed);
+  Reason recorded_penalty(const fb::LiquidatePerp& event, LiquidationAudit& audit, Int* penalty);
+  Reason check_token(const fb::LiquidateToken& event, LiquidationAudit& audit, Liquidated* found);
+  void size_token(const Account& account, AssetId l, AssetId c, bool liquidatable, LiquidationAudit& audit);
+  Reason token_executed(const fb::LiquidateToken& event, const Account& account, LiquidationAudit& audit,
+                        Int* repaid, Seizure* seizure);
 
   State& state_;
   const uint64_t ts_;
@@ -476,22 +507,27 @@ Reason Step::price(const fb::Price& event) {
 
 // ---- money in and out ---------------------------------------------------------
 
-Reason Step::deposit(const fb::Transfer& event) {
-  const Asset* asset = state_.asset(event.asset());
+// What a deposit brings in: an amount > 0 of a listed asset.
+Reason Step::deposited(AssetId asset_id, const flatbuffers::String* text, Int* amount) {
+  const Asset* asset = state_.asset(asset_id);
   if (asset == nullptr) return impossible(Reason::UnknownAsset);
-  auto amount = read_units(event.amount(), asset->params.decimals);
-  if (!amount || amount->sign() <= 0) return impossible(Reason::InvalidAmount);
-  add_balance(journal_.open(event.account()), event.asset(), *amount);
+  auto parsed = read_units(text, asset->params.decimals);
+  if (!parsed || parsed->sign() <= 0) return impossible(Reason::InvalidAmount);
+  *amount = std::move(*parsed);
+  return Reason::None;
+}
+
+Reason Step::deposit(const fb::Transfer& event) {
+  Int amount;
+  if (Reason reason = deposited(event.asset(), event.amount(), &amount); reason != Reason::None) return reason;
+  add_balance(journal_.open(event.account()), event.asset(), amount);
   return Reason::None;
 }
 
 Reason Step::insurance_deposit(const fb::InsuranceDeposit& event) {
-  const Asset* asset = state_.asset(event.asset());
-  if (asset == nullptr) return impossible(Reason::UnknownAsset);
-  auto amount = read_units(event.amount(), asset->params.decimals);
-  if (!amount || amount->sign() <= 0) return impossible(Reason::InvalidAmount);
-  Funds& funds = journal_.funds(event.asset());
-  add_fund(funds.insurance, *amount);
+  Int amount;
+  if (Reason reason = deposited(event.asset(), event.amount(), &amount); reason != Reason::None) return reason;
+  add_fund(journal_.funds(event.asset()).insurance, amount);
   return Reason::None;
 }
 
@@ -575,6 +611,25 @@ Reason Step::trade_health(AccountId id) {
 
 // ---- liquidation ----------------------------------------------------------------
 
+LiquidationAudit& Step::begin_audit(LiquidationKind kind, AccountId account) {
+  LiquidationAudit& audit = outcome_.audit.emplace();
+  audit.kind = kind;
+  audit.account = account;
+  audit.policy = state_.protocol.policy;
+  return audit;
+}
+
+// The account judged (UNKNOWN_ACCOUNT when it does not exist) and its health
+// before the event: taken when evaluable, and in observe mode when it is
+// merely priced (stale prices are still the last ones known).
+Reason Step::find_liquidated(AccountId id, LiquidationAudit& audit, Liquidated* found) {
+  found->account = state_.account(id);
+  if (found->account == nullptr) return impossible(Reason::UnknownAccount);
+  found->fresh = evaluable(state_, *found->account, ts_);
+  if (found->fresh || (recorded() && priced(state_, *found->account))) audit.pre = snapshot(*found->account);
+  return Reason::None;
+}
+
 Reason Step::reject_liquidation(LiquidationAudit& audit, Reason reason) {
   mark_rejected(audit, reason);
   return reason;
@@ -587,6 +642,16 @@ Reason Step::stale_account(LiquidationAudit& audit, bool fresh) {
   if (!recorded()) return Reason::StaleOracle;
   if (!audit.pre) return Reason::InvalidRecord;
   outcome_.flags |= kFlagStaleOracle;
+  return Reason::None;
+}
+
+// The price checks, then NOT_LIQUIDATABLE; a recorded liquidation of an
+// account that was not liquidatable is applied and judged WRONGFUL instead.
+Reason Step::check_liquidatable(LiquidationAudit& audit, Liquidated* found) {
+  if (Reason reason = stale_account(audit, found->fresh); reason != Reason::None) return reason;
+  const AccountStatus status = audit.pre->status;
+  found->liquidatable = status == AccountStatus::Liquidatable || status == AccountStatus::Bankrupt;
+  if (!found->liquidatable && !recorded()) return Reason::NotLiquidatable;
   return Reason::None;
 }
 
@@ -662,74 +727,42 @@ void Step::judge(LiquidationAudit& audit, bool wrongful, const Int& penalty_at_e
   }
 }
 
+// After the transfers: the liquidator's health (a failure undoes the event),
+// the close-out of an exhausted account, its health after, the verdict.
+Reason Step::finish_liquidation(LiquidationAudit& audit, AccountId liquidator, Account& target, bool liquidatable,
+                                const Int& penalty_at_executed, const std::function<Int(const Int&)>& penalty_for) {
+  if (Reason reason = check_liquidator(liquidator); reason != Reason::None) return reject_liquidation(audit, reason);
+  close_out_if_exhausted(target, audit);
+  if (priced(state_, target)) audit.post = snapshot(target);
+  judge(audit, !liquidatable, penalty_at_executed, penalty_for);
+  return Reason::None;
+}
+
+// ---- perp liquidation (SPEC §5.1) -------------------------------------------------
+
 Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
-  LiquidationAudit& audit = outcome_.audit.emplace();
-  audit.kind = LiquidationKind::Perp;
-  audit.account = event.account();
+  LiquidationAudit& audit = begin_audit(LiquidationKind::Perp, event.account());
   audit.liquidator = event.liquidator();
   audit.market = event.market();
-  audit.policy = state_.protocol.policy;
-
-  const Market* market = state_.market(event.market());
-  if (market == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownMarket));
-  const MarketParams& params = market->params;
-  audit.price = market_price_seen(event.market());
-  if (event.max_base() != nullptr) audit.requested = read_units(event.max_base(), params.base_decimals);
-  const Account* account = state_.account(event.account());
-  if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
-  const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (recorded() && priced(state_, *account))) audit.pre = snapshot(*account);
-
-  if (!valid_limit(event.max_base(), audit.requested)) {
-    return reject_liquidation(audit, impossible(Reason::InvalidAmount));
+  Liquidated found;
+  if (Reason reason = check_perp(event, audit, &found); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
   }
-  if (event.liquidator() == event.account()) return reject_liquidation(audit, impossible(Reason::SelfLiquidation));
-  const Position* position = account->position(event.market());
-  if (position == nullptr) return reject_liquidation(audit, impossible(Reason::NothingToLiquidate));
-  if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
-
-  const Int abs_base = abs(position->base);
-  const bool long_position = position->base.sign() > 0;
-  const bool liquidatable =
-      audit.pre->status == AccountStatus::Liquidatable || audit.pre->status == AccountStatus::Bankrupt;
-  if (!liquidatable && !recorded()) return reject_liquidation(audit, Reason::NotLiquidatable);
-  if (liquidatable) {
-    RequiredSize required = perp_required(state_, *account, event.market());
-    if (required.dust_rule) audit.flags |= kFlagDustRule;
-    audit.required = required.size;
-    const Health maint = account_health(state_, *account, Level::Maint);
-    const auto own = own_rule();
-    audit.allowed = (pinned_ ? *pinned_ : *own)
-                        .perp_allowed(PerpCase{state_, *account, event.market(), abs_base, maint, required.size});
-  } else {
-    audit.required = Int(0);  // observe mode: nothing had to be closed
-    audit.allowed = Int(0);
-  }
-
+  const MarketId market = event.market();
+  const Int base = found.account->position(market)->base;
+  const Int abs_base = abs(base);
+  size_perp(*found.account, market, abs_base, found.liquidatable, audit);
   Int executed;
-  if (!recorded()) {
-    executed = *audit.allowed;
-    if (audit.requested && *audit.requested < executed) executed = *audit.requested;
-    if (executed != abs_base) executed = fdiv(executed, params.lot_size) * params.lot_size;
-    if (executed.sign() <= 0) return reject_liquidation(audit, Reason::InvalidAmount);
-  } else {
-    auto recorded = read_units(event.executed_base(), params.base_decimals);
-    if (!recorded || recorded->sign() <= 0 || *recorded > abs_base ||
-        (*recorded != abs_base && !(*recorded % params.lot_size).is_zero())) {
-      return reject_liquidation(audit, Reason::InvalidRecord);
-    }
-    executed = *recorded;
+  if (Reason reason = perp_executed(event, abs_base, audit, &executed); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
   }
   audit.executed = executed;
 
-  const PerpTransfer transfer = perp_transfer(state_, event.market(), executed);
-  const Int computed_penalty = perp_penalty(state_, event.market(), transfer.floor);
+  const PerpTransfer transfer = perp_transfer(state_, market, executed);
+  const Int computed_penalty = perp_penalty(state_, market, transfer.floor);
   Int penalty = computed_penalty;
-  if (recorded() && event.penalty() != nullptr) {
-    auto recorded = read_units(event.penalty(), state_.quote_decimals());
-    if (!recorded || recorded->sign() < 0) return reject_liquidation(audit, Reason::InvalidRecord);
-    if (*recorded != penalty) audit.flags |= kFlagPenaltyMismatch;
-    penalty = *recorded;
+  if (Reason reason = recorded_penalty(event, audit, &penalty); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
   }
   const PenaltySplit split = split_penalty(state_.protocol, penalty);
   audit.penalty = split;
@@ -739,110 +772,103 @@ Reason Step::liquidate_perp(const fb::LiquidatePerp& event) {
   // that pays pays ⌈T⌉, the other gets ⌊T⌋, the dust goes to insurance.
   Account& target = journal_.existing(event.account());
   Account& liquidator = journal_.open(event.liquidator());
-  if (long_position) {
-    move_position(target, event.market(), -executed, transfer.floor - penalty);
-    move_position(liquidator, event.market(), executed, -transfer.ceil);
+  if (base.sign() > 0) {
+    move_position(target, market, -executed, transfer.floor - penalty);
+    move_position(liquidator, market, executed, -transfer.ceil);
   } else {
-    move_position(target, event.market(), executed, -transfer.ceil - penalty);
-    move_position(liquidator, event.market(), -executed, transfer.floor);
+    move_position(target, market, executed, -transfer.ceil - penalty);
+    move_position(liquidator, market, -executed, transfer.floor);
   }
   add_balance(liquidator, kQuoteAsset, split.liquidator);
   Funds& quote_funds = journal_.funds(kQuoteAsset);
   add_fund(quote_funds.insurance, transfer.ceil - transfer.floor + split.insurance);
   add_fund(quote_funds.treasury, split.treasury);
-
-  if (Reason reason = check_liquidator(event.liquidator()); reason != Reason::None) {
-    return reject_liquidation(audit, reason);
-  }
-  close_out_if_exhausted(target, audit);
-  if (priced(state_, target)) audit.post = snapshot(target);
   // excess_penalty compares computed penalties, never a recorded one (SPEC §5.6).
-  judge(audit, !liquidatable, computed_penalty,
-        [&](const Int& size) { return perp_penalty_for_size(state_, event.market(), size); });
+  return finish_liquidation(audit, event.liquidator(), target, found.liquidatable, computed_penalty,
+                            [&](const Int& size) { return perp_penalty_for_size(state_, market, size); });
+}
+
+// SPEC §4's order: the market, the account, the event's own fields, the
+// account's prices, then whether it is liquidatable.
+Reason Step::check_perp(const fb::LiquidatePerp& event, LiquidationAudit& audit, Liquidated* found) {
+  const Market* market = state_.market(event.market());
+  if (market == nullptr) return impossible(Reason::UnknownMarket);
+  audit.price = market_price_seen(event.market());
+  if (event.max_base() != nullptr) audit.requested = read_units(event.max_base(), market->params.base_decimals);
+  if (Reason reason = find_liquidated(event.account(), audit, found); reason != Reason::None) return reason;
+  if (!valid_limit(event.max_base(), audit.requested)) return impossible(Reason::InvalidAmount);
+  if (event.liquidator() == event.account()) return impossible(Reason::SelfLiquidation);
+  if (found->account->position(event.market()) == nullptr) return impossible(Reason::NothingToLiquidate);
+  return check_liquidatable(audit, found);
+}
+
+// s* and the size the rule allows; of an account that was not liquidatable
+// (observe mode) nothing had to be closed.
+void Step::size_perp(const Account& account, MarketId market, const Int& abs_base, bool liquidatable,
+                     LiquidationAudit& audit) {
+  if (!liquidatable) {
+    audit.required = Int(0);
+    audit.allowed = Int(0);
+    return;
+  }
+  const RequiredSize required = perp_required(state_, account, market);
+  if (required.dust_rule) audit.flags |= kFlagDustRule;
+  audit.required = required.size;
+  const Health maint = account_health(state_, account, Level::Maint);
+  const auto own = own_rule();
+  audit.allowed = (pinned_ ? *pinned_ : *own)
+                      .perp_allowed(PerpCase{state_, account, market, abs_base, maint, required.size});
+}
+
+// Enforce mode: the allowed size within max_base, rounded down to a lot unless
+// it closes the whole position (0 is INVALID_AMOUNT). Observe mode: the
+// recorded executed_base, in [1, |base|] and lot-aligned or the whole position.
+Reason Step::perp_executed(const fb::LiquidatePerp& event, const Int& abs_base, const LiquidationAudit& audit,
+                           Int* executed) {
+  const MarketParams& params = state_.markets.at(event.market()).params;
+  if (!recorded()) {
+    *executed = enforced_size(audit);
+    if (*executed != abs_base) *executed = fdiv(*executed, params.lot_size) * params.lot_size;
+    return executed->sign() <= 0 ? Reason::InvalidAmount : Reason::None;
+  }
+  const auto recorded_base = read_units(event.executed_base(), params.base_decimals);
+  if (!recorded_base || recorded_base->sign() <= 0 || *recorded_base > abs_base ||
+      (*recorded_base != abs_base && !(*recorded_base % params.lot_size).is_zero())) {
+    return Reason::InvalidRecord;
+  }
+  *executed = *recorded_base;
   return Reason::None;
 }
 
+// Observe mode applies a recorded penalty in place of the computed one,
+// flagged PENALTY_MISMATCH when they differ.
+Reason Step::recorded_penalty(const fb::LiquidatePerp& event, LiquidationAudit& audit, Int* penalty) {
+  if (!recorded() || event.penalty() == nullptr) return Reason::None;
+  const auto recorded_units = read_units(event.penalty(), state_.quote_decimals());
+  if (!recorded_units || recorded_units->sign() < 0) return Reason::InvalidRecord;
+  if (*recorded_units != *penalty) audit.flags |= kFlagPenaltyMismatch;
+  *penalty = *recorded_units;
+  return Reason::None;
+}
+
+// ---- token liquidation (SPEC §5.2) ------------------------------------------------
+
 Reason Step::liquidate_token(const fb::LiquidateToken& event) {
-  LiquidationAudit& audit = outcome_.audit.emplace();
-  audit.kind = LiquidationKind::Token;
-  audit.account = event.account();
+  LiquidationAudit& audit = begin_audit(LiquidationKind::Token, event.account());
   audit.liquidator = event.liquidator();
   audit.liability = event.liability_asset();
   audit.collateral = event.collateral_asset();
-  audit.policy = state_.protocol.policy;
-
+  Liquidated found;
+  if (Reason reason = check_token(event, audit, &found); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
+  }
   const AssetId l = event.liability_asset();
   const AssetId c = event.collateral_asset();
-  const Asset* liability = state_.asset(l);
-  const Asset* collateral = state_.asset(c);
-  if (liability == nullptr || collateral == nullptr) {
-    return reject_liquidation(audit, impossible(Reason::UnknownAsset));
-  }
-  audit.liability_price = asset_price_seen(l);
-  audit.collateral_price = asset_price_seen(c);
-  if (event.max_repay() != nullptr) audit.requested = read_units(event.max_repay(), liability->params.decimals);
-  const Account* account = state_.account(event.account());
-  if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
-  const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (recorded() && priced(state_, *account))) audit.pre = snapshot(*account);
-
-  if (!valid_limit(event.max_repay(), audit.requested)) {
-    return reject_liquidation(audit, impossible(Reason::InvalidAmount));
-  }
-  if (l == c) return reject_liquidation(audit, impossible(Reason::InvalidParams));
-  if (event.liquidator() == event.account()) return reject_liquidation(audit, impossible(Reason::SelfLiquidation));
-  const Int debt = account->balance(l);
-  if (debt.sign() >= 0 || account->balance(c).sign() <= 0) {
-    return reject_liquidation(audit, impossible(Reason::NothingToLiquidate));
-  }
-  // cap < 1 is NOTHING_TO_LIQUIDATE, an own-field check that SPEC §4 runs before
-  // the prices are judged: it uses the stored prices of L and C. Without one of
-  // them the account is not evaluable and STALE_ORACLE follows.
-  const bool both_priced = asset_price_seen(l).has_value() && asset_price_seen(c).has_value();
-  if (both_priced && !recorded() && token_repay_cap(state_, *account, l, c).sign() < 1) {
-    return reject_liquidation(audit, Reason::NothingToLiquidate);
-  }
-  if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
-
-  const bool liquidatable =
-      audit.pre->status == AccountStatus::Liquidatable || audit.pre->status == AccountStatus::Bankrupt;
-  if (!liquidatable && !recorded()) return reject_liquidation(audit, Reason::NotLiquidatable);
-  // Past the price check every price the account holds is present.
-  const Int cap = token_repay_cap(state_, *account, l, c);
-  if (liquidatable && cap.sign() >= 1) {
-    audit.required = token_required(state_, *account, l, c, cap);
-    const Health maint = account_health(state_, *account, Level::Maint);
-    const Int abs_debt = abs(debt);
-    const auto own = own_rule();
-    audit.allowed = (pinned_ ? *pinned_ : *own)
-                        .token_allowed(TokenCase{state_, *account, l, c, abs_debt, maint, *audit.required, cap});
-  } else {
-    audit.required = Int(0);
-    audit.allowed = Int(0);
-  }
-
+  size_token(*found.account, l, c, found.liquidatable, audit);
   Int repaid;
   Seizure seizure;
-  if (!recorded()) {
-    repaid = *audit.allowed;
-    if (audit.requested && *audit.requested < repaid) repaid = *audit.requested;
-    if (repaid.sign() <= 0) return reject_liquidation(audit, Reason::InvalidAmount);
-    seizure = token_seizure(state_, l, c, repaid);
-  } else {
-    auto recorded_repaid = read_units(event.repaid(), liability->params.decimals);
-    auto recorded_seized = read_units(event.seized(), collateral->params.decimals);
-    if (!recorded_repaid || !recorded_seized || recorded_repaid->sign() <= 0 || recorded_seized->sign() < 0 ||
-        *recorded_repaid > abs(debt) || *recorded_seized > account->balance(c)) {
-      return reject_liquidation(audit, Reason::InvalidRecord);
-    }
-    repaid = *recorded_repaid;
-    seizure = token_seizure(state_, l, c, repaid);
-    if (abs(*recorded_seized - seizure.floor) > Int(state_.protocol.seize_tolerance)) {
-      audit.flags |= kFlagSeizeMismatch;
-    }
-    // History gave `seized`: the account gives exactly that, with no dust.
-    seizure.ceil = *recorded_seized;
-    seizure.floor = *recorded_seized;
+  if (Reason reason = token_executed(event, *found.account, audit, &repaid, &seizure); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
   }
   audit.executed = repaid;
   const PenaltySplit split = split_penalty(state_.protocol, seizure.bonus);
@@ -850,9 +876,12 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   audit.seized = seizure.ceil;
   audit.closed_value = value(state_, l, repaid);
 
+  // The liquidator repays `repaid` of L for the account, which gives
+  // ⌈seize_exact⌉ of C; the liquidator receives ⌊seize_exact⌋ less the bonus's
+  // insurance and treasury shares, the dust goes to insurance.
   Account& target = journal_.existing(event.account());
   Account& liquidator = journal_.open(event.liquidator());
-  if (!keeper_ && (liquidator.balance(l) - repaid).sign() < 0 && !liability->params.borrowable) {
+  if (!keeper_ && (liquidator.balance(l) - repaid).sign() < 0 && !state_.assets.at(l).params.borrowable) {
     if (Reason reason = rule(Reason::InsufficientBalance); reason != Reason::None) {
       return reject_liquidation(audit, reason);
     }
@@ -864,14 +893,85 @@ Reason Step::liquidate_token(const fb::LiquidateToken& event) {
   Funds& funds = journal_.funds(c);
   add_fund(funds.insurance, seizure.ceil - seizure.floor + split.insurance);
   add_fund(funds.treasury, split.treasury);
+  return finish_liquidation(audit, event.liquidator(), target, found.liquidatable, seizure.bonus,
+                            [&](const Int& repay) { return token_seizure(state_, l, c, repay).bonus; });
+}
 
-  if (Reason reason = check_liquidator(event.liquidator()); reason != Reason::None) {
-    return reject_liquidation(audit, reason);
+// SPEC §4's order: the assets, the account, the event's own fields (cap < 1
+// among them), the account's prices, then whether it is liquidatable.
+Reason Step::check_token(const fb::LiquidateToken& event, LiquidationAudit& audit, Liquidated* found) {
+  const AssetId l = event.liability_asset();
+  const AssetId c = event.collateral_asset();
+  const Asset* liability = state_.asset(l);
+  if (liability == nullptr || state_.asset(c) == nullptr) return impossible(Reason::UnknownAsset);
+  audit.liability_price = asset_price_seen(l);
+  audit.collateral_price = asset_price_seen(c);
+  if (event.max_repay() != nullptr) audit.requested = read_units(event.max_repay(), liability->params.decimals);
+  if (Reason reason = find_liquidated(event.account(), audit, found); reason != Reason::None) return reason;
+  if (!valid_limit(event.max_repay(), audit.requested)) return impossible(Reason::InvalidAmount);
+  if (l == c) return impossible(Reason::InvalidParams);
+  if (event.liquidator() == event.account()) return impossible(Reason::SelfLiquidation);
+  const Account& account = *found->account;
+  if (account.balance(l).sign() >= 0 || account.balance(c).sign() <= 0) {
+    return impossible(Reason::NothingToLiquidate);
   }
-  close_out_if_exhausted(target, audit);
-  if (priced(state_, target)) audit.post = snapshot(target);
-  judge(audit, !liquidatable, seizure.bonus,
-        [&](const Int& repay) { return token_seizure(state_, l, c, repay).bonus; });
+  // cap < 1 is NOTHING_TO_LIQUIDATE, an own-field check that SPEC §4 runs before
+  // the prices are judged: it uses the stored prices of L and C. Without one of
+  // them the account is not evaluable and STALE_ORACLE follows.
+  const bool both_priced = audit.liability_price.has_value() && audit.collateral_price.has_value();
+  if (both_priced && !recorded() && token_repay_cap(state_, account, l, c).sign() < 1) {
+    return Reason::NothingToLiquidate;
+  }
+  return check_liquidatable(audit, found);
+}
+
+// r* and the repay the rule allows, both within the cap; of an account that
+// was not liquidatable, or that has nothing seizable left (recorded, cap < 1),
+// nothing had to be repaid.
+void Step::size_token(const Account& account, AssetId l, AssetId c, bool liquidatable, LiquidationAudit& audit) {
+  // Past the price check every price the account holds is present.
+  const Int cap = token_repay_cap(state_, account, l, c);
+  if (!liquidatable || cap.sign() < 1) {
+    audit.required = Int(0);
+    audit.allowed = Int(0);
+    return;
+  }
+  audit.required = token_required(state_, account, l, c, cap);
+  const Health maint = account_health(state_, account, Level::Maint);
+  const Int abs_debt = abs(account.balance(l));
+  const auto own = own_rule();
+  audit.allowed = (pinned_ ? *pinned_ : *own)
+                      .token_allowed(TokenCase{state_, account, l, c, abs_debt, maint, *audit.required, cap});
+}
+
+// Enforce mode: the allowed repay within max_repay (0 is INVALID_AMOUNT).
+// Observe mode: the recorded repaid, in [1, |b_L|], and seized, in [0, b_C];
+// the account gives exactly `seized`, flagged SEIZE_MISMATCH when it is further
+// than the tolerance from ⌊seize_exact(repaid)⌋.
+Reason Step::token_executed(const fb::LiquidateToken& event, const Account& account, LiquidationAudit& audit,
+                            Int* repaid, Seizure* seizure) {
+  const AssetId l = event.liability_asset();
+  const AssetId c = event.collateral_asset();
+  if (!recorded()) {
+    *repaid = enforced_size(audit);
+    if (repaid->sign() <= 0) return Reason::InvalidAmount;
+    *seizure = token_seizure(state_, l, c, *repaid);
+    return Reason::None;
+  }
+  const auto recorded_repaid = read_units(event.repaid(), state_.assets.at(l).params.decimals);
+  const auto recorded_seized = read_units(event.seized(), state_.assets.at(c).params.decimals);
+  if (!recorded_repaid || !recorded_seized || recorded_repaid->sign() <= 0 || recorded_seized->sign() < 0 ||
+      *recorded_repaid > abs(account.balance(l)) || *recorded_seized > account.balance(c)) {
+    return Reason::InvalidRecord;
+  }
+  *repaid = *recorded_repaid;
+  *seizure = token_seizure(state_, l, c, *repaid);
+  if (abs(*recorded_seized - seizure->floor) > Int(state_.protocol.seize_tolerance)) {
+    audit.flags |= kFlagSeizeMismatch;
+  }
+  // History gave `seized`: the account gives exactly that, with no dust.
+  seizure->ceil = *recorded_seized;
+  seizure->floor = *recorded_seized;
   return Reason::None;
 }
 
@@ -909,22 +1009,21 @@ Reason Step::sync_position(const fb::SyncPosition& event) {
 // ---- absorb (SPEC §5.4) ---------------------------------------------------------
 
 Reason Step::absorb(const fb::Absorb& event) {
-  LiquidationAudit& audit = outcome_.audit.emplace();
-  audit.kind = LiquidationKind::Absorb;
-  audit.account = event.account();
-  audit.policy = state_.protocol.policy;
-  const Account* account = state_.account(event.account());
-  if (account == nullptr) return reject_liquidation(audit, impossible(Reason::UnknownAccount));
-  const bool fresh = evaluable(state_, *account, ts_);
-  if (fresh || (recorded() && priced(state_, *account))) audit.pre = snapshot(*account);
+  LiquidationAudit& audit = begin_audit(LiquidationKind::Absorb, event.account());
+  Liquidated found;
+  if (Reason reason = find_liquidated(event.account(), audit, &found); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
+  }
   // Observe mode cannot close out what it cannot value, nor a position.
-  if (recorded() && (!audit.pre || !account->positions.empty())) {
+  if (recorded() && (!audit.pre || !found.account->positions.empty())) {
     return reject_liquidation(audit, Reason::InvalidRecord);
   }
-  if (Reason reason = stale_account(audit, fresh); reason != Reason::None) return reject_liquidation(audit, reason);
+  if (Reason reason = stale_account(audit, found.fresh); reason != Reason::None) {
+    return reject_liquidation(audit, reason);
+  }
   const bool bankrupt = audit.pre->status == AccountStatus::Bankrupt;
   if (!bankrupt && !recorded()) return reject_liquidation(audit, Reason::NotLiquidatable);
-  if (!exhausted(state_, *account)) {
+  if (!exhausted(state_, *found.account)) {
     if (!recorded()) return reject_liquidation(audit, Reason::NotExhausted);
     audit.flags |= kFlagNotExhausted;  // recorded anyway: the seizable value goes to insurance too
   }

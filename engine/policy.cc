@@ -1,6 +1,7 @@
 #include "engine/policy.h"
 
 #include <charconv>
+#include <optional>
 #include <vector>
 
 #include "engine/rules/rules.h"
@@ -28,6 +29,102 @@ std::optional<Int> decimal(std::string_view text, std::string_view what, std::st
   }
   if (!value) *error = std::string(what) + " is not a decimal number: '" + std::string(text) + "'";
   return value;
+}
+
+// A policy spec KIND[:ARGUMENT...] and the readers of its arguments (1-based,
+// after the kind); a reader that fails leaves its message in *error.
+class PolicySpec {
+ public:
+  PolicySpec(std::string_view spec, std::string* error) : spec_(spec), parts_(split(spec, ':')), error_(error) {}
+
+  std::string_view kind() const { return parts_[0]; }
+  size_t arguments() const { return parts_.size() - 1; }
+
+  bool arity(size_t least, size_t most, std::string_view usage) {
+    if (arguments() >= least && arguments() <= most) return true;
+    return expected(usage);
+  }
+  bool expected(std::string_view usage) {
+    *error_ = "policy '" + std::string(spec_) + "': expected " + std::string(usage);
+    return false;
+  }
+
+  // A ratio in (0, 1].
+  std::optional<Int> ratio(size_t i, std::string_view what) {
+    auto value = decimal(parts_[i], what, error_);
+    if (value && (value->sign() <= 0 || *value > wad())) {
+      *error_ = std::string(what) + " must lie in (0, 1]: '" + std::string(parts_[i]) + "'";
+      value.reset();
+    }
+    return value;
+  }
+
+  std::optional<Int> amount(size_t i, std::string_view what) {
+    auto value = decimal(parts_[i], what, error_);
+    if (value && value->sign() < 0) {
+      *error_ = std::string(what) + " must be ≥ 0: '" + std::string(parts_[i]) + "'";
+      value.reset();
+    }
+    return value;
+  }
+
+  std::optional<uint64_t> cooldown_seconds(size_t i) {
+    uint64_t cooldown = 0;
+    const std::string_view text = parts_[i];
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), cooldown);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty() || cooldown > 1'000'000'000) {
+      *error_ = "cooldown must be a whole number of seconds ≤ 10^9: '" + std::string(text) + "'";
+      return std::nullopt;
+    }
+    return cooldown;
+  }
+
+ private:
+  std::string_view spec_;
+  std::vector<std::string_view> parts_;
+  std::string* error_;
+};
+
+std::unique_ptr<LiquidationRule> close_factor_from(PolicySpec& spec) {
+  if (!spec.arity(2, 2, "close_factor:CLOSE_FACTOR:FULL_LIQUIDATION_HF, e.g. close_factor:0.5:0.95")) return nullptr;
+  auto cf = spec.ratio(1, "close factor");
+  if (!cf) return nullptr;
+  auto hf = spec.amount(2, "full-liquidation health factor");
+  if (!hf) return nullptr;
+  return close_factor_rule(*cf, *hf);
+}
+
+std::unique_ptr<LiquidationRule> aave_v33_from(PolicySpec& spec) {
+  if (spec.arguments() != 0 && spec.arguments() != 2) {
+    spec.expected("aave-v3.3 or aave-v3.3:THRESHOLD:LEFTOVER (quote units)");
+    return nullptr;
+  }
+  Int threshold = 2000 * wad();
+  Int leftover = 1000 * wad();
+  if (spec.arguments() == 2) {
+    auto t = spec.amount(1, "aave-v3.3 threshold");
+    if (!t) return nullptr;
+    auto m = spec.amount(2, "aave-v3.3 leftover");
+    if (!m) return nullptr;
+    threshold = *t;
+    leftover = *m;
+  }
+  return aave_v33_rule(threshold, leftover);
+}
+
+std::unique_ptr<LiquidationRule> chunked_from(PolicySpec& spec) {
+  if (!spec.arity(2, 3, "chunked:FRACTION:COOLDOWN_S[:THRESHOLD], e.g. chunked:0.2:30")) return nullptr;
+  auto fraction = spec.ratio(1, "chunk fraction");
+  if (!fraction) return nullptr;
+  const std::optional<uint64_t> cooldown = spec.cooldown_seconds(2);
+  if (!cooldown) return nullptr;
+  Int threshold = 100'000 * wad();
+  if (spec.arguments() == 3) {
+    auto t = spec.amount(3, "chunked threshold");
+    if (!t) return nullptr;
+    threshold = *t;
+  }
+  return chunked_rule(*fraction, *cooldown, threshold);
 }
 
 }  // namespace
@@ -63,76 +160,13 @@ std::unique_ptr<LiquidationRule> rule_for(const Policy& policy) {
 
 std::unique_ptr<LiquidationRule> make_rule(std::string_view spec, std::string* error) {
   error->clear();
-  const std::vector<std::string_view> parts = split(spec, ':');
-  const std::string_view kind = parts[0];
-  auto arity = [&](size_t least, size_t most, std::string_view usage) {
-    if (parts.size() - 1 >= least && parts.size() - 1 <= most) return true;
-    *error = "policy '" + std::string(spec) + "': expected " + std::string(usage);
-    return false;
-  };
-  // A ratio in (0, 1].
-  auto ratio = [&](size_t i, std::string_view what) -> std::optional<Int> {
-    auto value = decimal(parts[i], what, error);
-    if (value && (value->sign() <= 0 || *value > wad())) {
-      *error = std::string(what) + " must lie in (0, 1]: '" + std::string(parts[i]) + "'";
-      value.reset();
-    }
-    return value;
-  };
-  auto amount = [&](size_t i, std::string_view what) -> std::optional<Int> {
-    auto value = decimal(parts[i], what, error);
-    if (value && value->sign() < 0) {
-      *error = std::string(what) + " must be ≥ 0: '" + std::string(parts[i]) + "'";
-      value.reset();
-    }
-    return value;
-  };
-  if (kind == "partial" && arity(0, 0, "partial")) return partial_rule();
-  if (kind == "full" && arity(0, 0, "full")) return full_rule();
-  if (kind == "close_factor") {
-    if (!arity(2, 2, "close_factor:CLOSE_FACTOR:FULL_LIQUIDATION_HF, e.g. close_factor:0.5:0.95")) return nullptr;
-    auto cf = ratio(1, "close factor");
-    if (!cf) return nullptr;
-    auto hf = amount(2, "full-liquidation health factor");
-    if (!hf) return nullptr;
-    return close_factor_rule(*cf, *hf);
-  }
-  if (kind == "aave-v3.3") {
-    if (parts.size() != 1 && parts.size() != 3) {
-      *error = "policy '" + std::string(spec) + "': expected aave-v3.3 or aave-v3.3:THRESHOLD:LEFTOVER (quote units)";
-      return nullptr;
-    }
-    Int threshold = 2000 * wad();
-    Int leftover = 1000 * wad();
-    if (parts.size() == 3) {
-      auto t = amount(1, "aave-v3.3 threshold");
-      if (!t) return nullptr;
-      auto m = amount(2, "aave-v3.3 leftover");
-      if (!m) return nullptr;
-      threshold = *t;
-      leftover = *m;
-    }
-    return aave_v33_rule(threshold, leftover);
-  }
-  if (kind == "chunked") {
-    if (!arity(2, 3, "chunked:FRACTION:COOLDOWN_S[:THRESHOLD], e.g. chunked:0.2:30")) return nullptr;
-    auto fraction = ratio(1, "chunk fraction");
-    if (!fraction) return nullptr;
-    uint64_t cooldown = 0;
-    const std::string_view text = parts[2];
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), cooldown);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty() || cooldown > 1'000'000'000) {
-      *error = "cooldown must be a whole number of seconds ≤ 10^9: '" + std::string(text) + "'";
-      return nullptr;
-    }
-    Int threshold = 100'000 * wad();
-    if (parts.size() == 4) {
-      auto t = amount(3, "chunked threshold");
-      if (!t) return nullptr;
-      threshold = *t;
-    }
-    return chunked_rule(*fraction, cooldown, threshold);
-  }
+  PolicySpec reader(spec, error);
+  const std::string_view kind = reader.kind();
+  if (kind == "partial" && reader.arity(0, 0, "partial")) return partial_rule();
+  if (kind == "full" && reader.arity(0, 0, "full")) return full_rule();
+  if (kind == "close_factor") return close_factor_from(reader);
+  if (kind == "aave-v3.3") return aave_v33_from(reader);
+  if (kind == "chunked") return chunked_from(reader);
   if (error->empty()) {
     *error = "unknown policy '" + std::string(spec) +
              "' (known: partial, full, close_factor:CF:HF, aave-v3.3, chunked:F:COOLDOWN_S)";

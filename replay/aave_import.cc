@@ -78,6 +78,114 @@ class ConfigReader {
   std::string* error_;
 };
 
+// The market-wide fields: the quote asset, the policy, the tolerance, the
+// pool and treasury addresses, the rounding of the Aave version.
+bool read_settings(ConfigReader& read, const Json& json, AaveMarket* m) {
+  if (const Json* quote = read.member(json, "quote", "", false)) {
+    if (!quote->is_object()) return read.fail("quote", "expected an object {\"symbol\",\"decimals\"}");
+    if (!read.text(*quote, "symbol", "quote.", &m->quote_symbol, false) ||
+        !read.unsigned_number(*quote, "decimals", "quote.", &m->quote_decimals, 36, false)) {
+      return false;
+    }
+  }
+  if (!read.text(json, "policy", "", &m->policy, false) ||
+      !read.text(json, "close_factor", "", &m->close_factor, false) ||
+      !read.text(json, "full_liquidation_hf", "", &m->full_liquidation_hf, false) ||
+      !read.unsigned_number(json, "seize_tolerance", "", &m->seize_tolerance, UINT64_MAX, false) ||
+      !read.address(json, "pool", "", &m->pool, false) || !read.address(json, "treasury", "", &m->treasury, false)) {
+    return false;
+  }
+  if (m->policy != "partial" && m->policy != "full" && m->policy != "close_factor") {
+    return read.fail("policy", "expected \"partial\", \"full\" or \"close_factor\"");
+  }
+  for (const auto& [key, value] : {std::pair{"close_factor", &m->close_factor}, {"full_liquidation_hf", &m->full_liquidation_hf}}) {
+    if (!parse_units(*value, 18)) return read.fail(key, "expected a decimal ratio such as \"0.5\"");
+  }
+  std::string rounding = "half_up";
+  if (!read.text(json, "rounding", "", &rounding, false)) return false;
+  if (rounding != "half_up" && rounding != "directional") {
+    return read.fail("rounding", "expected \"half_up\" (v2, v3.0–v3.4) or \"directional\" (v3.5+)");
+  }
+  m->rounding = rounding == "half_up" ? AaveRounding::HalfUp : AaveRounding::Directional;
+  return true;
+}
+
+// Calls read_one(element, where) for each element of an array, each of which
+// must be an object; `where` is "NAME[i]." for the fields' names.
+template <typename ReadOne>
+bool each_object(ConfigReader& read, const Json& array, const std::string& name, ReadOne read_one) {
+  for (size_t i = 0; i < array.size(); ++i) {
+    const std::string where = name + "[" + std::to_string(i) + "].";
+    if (!array[i].is_object()) return read.fail(where.substr(0, where.size() - 1), "expected an object");
+    if (!read_one(array[i], where)) return false;
+  }
+  return true;
+}
+
+bool read_reserve(ConfigReader& read, const Json& r, const std::string& where, AaveMarket* m) {
+  AaveReserve reserve;
+  if (!read.address(r, "address", where, &reserve.address, true) ||
+      !read.text(r, "symbol", where, &reserve.symbol, true) ||
+      !read.unsigned_number(r, "decimals", where, &reserve.decimals, 36, true) ||
+      !read.unsigned_number(r, "ltv", where, &reserve.ltv_bps, kBps, true) ||
+      !read.unsigned_number(r, "liquidation_threshold", where, &reserve.liquidation_threshold_bps, kBps, true) ||
+      !read.unsigned_number(r, "liquidation_bonus", where, &reserve.liquidation_bonus_bps, 2 * kBps, true) ||
+      !read.unsigned_number(r, "protocol_fee", where, &reserve.protocol_fee_bps, kBps, false) ||
+      !read.address(r, "a_token", where, &reserve.a_token, false) ||
+      !read.unsigned_number(r, "max_oracle_age_s", where, &reserve.max_oracle_age_s, UINT64_MAX / kMicros, false)) {
+    return false;
+  }
+  if (reserve.symbol.empty() || reserve.symbol.find_first_of("\"\\") != std::string::npos) {
+    return read.fail(where + "symbol", "expected a non-empty symbol without quotes or backslashes");
+  }
+  if (reserve.ltv_bps > reserve.liquidation_threshold_bps) {
+    return read.fail(where + "ltv", "above the liquidation threshold");
+  }
+  if (reserve.liquidation_bonus_bps < kBps) {
+    return read.fail(where + "liquidation_bonus", "below 10000 (Aave's bonus is in basis points: 10500 = 5 %)");
+  }
+  for (const AaveReserve& other : m->reserves) {
+    if (other.address == reserve.address) return read.fail(where + "address", "listed twice");
+  }
+  m->reserves.push_back(reserve);
+  return true;
+}
+
+bool read_reserves(ConfigReader& read, const Json& json, AaveMarket* m) {
+  const Json* reserves = read.member(json, "reserves", "", true);
+  if (reserves == nullptr) return false;
+  if (!reserves->is_array() || reserves->empty()) return read.fail("reserves", "expected a non-empty array");
+  return each_object(read, *reserves, "reserves",
+                     [&](const Json& r, const std::string& where) { return read_reserve(read, r, where, m); });
+}
+
+// A feed names one of the reserves read before it.
+bool read_feed(ConfigReader& read, const Json& f, const std::string& where, AaveMarket* m) {
+  AaveFeed feed;
+  std::string reserve;
+  if (!read.address(f, "address", where, &feed.address, true) || !read.address(f, "reserve", where, &reserve, true) ||
+      !read.unsigned_number(f, "decimals", where, &feed.decimals, 18, false)) {
+    return false;
+  }
+  const auto it = std::find_if(m->reserves.begin(), m->reserves.end(),
+                               [&](const AaveReserve& r) { return r.address == reserve; });
+  if (it == m->reserves.end()) return read.fail(where + "reserve", "not one of the reserves");
+  feed.reserve = static_cast<size_t>(it - m->reserves.begin());
+  for (const AaveFeed& other : m->feeds) {
+    if (other.address == feed.address) return read.fail(where + "address", "listed twice");
+  }
+  m->feeds.push_back(feed);
+  return true;
+}
+
+bool read_feeds(ConfigReader& read, const Json& json, AaveMarket* m) {
+  const Json* feeds = read.member(json, "feeds", "", false);
+  if (feeds == nullptr) return true;
+  if (!feeds->is_array()) return read.fail("feeds", "expected an array");
+  return each_object(read, *feeds, "feeds",
+                     [&](const Json& f, const std::string& where) { return read_feed(read, f, where, m); });
+}
+
 }  // namespace
 
 bool parse_aave_market(std::string_view text, AaveMarket* market, std::string* error) {
@@ -86,89 +194,7 @@ bool parse_aave_market(std::string_view text, AaveMarket* market, std::string* e
   const Json json = Json::parse(text, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return read.fail("MARKET.json", "not a JSON object");
   AaveMarket m;
-  if (const Json* quote = read.member(json, "quote", "", false)) {
-    if (!quote->is_object()) return read.fail("quote", "expected an object {\"symbol\",\"decimals\"}");
-    if (!read.text(*quote, "symbol", "quote.", &m.quote_symbol, false) ||
-        !read.unsigned_number(*quote, "decimals", "quote.", &m.quote_decimals, 36, false)) {
-      return false;
-    }
-  }
-  if (!read.text(json, "policy", "", &m.policy, false) ||
-      !read.text(json, "close_factor", "", &m.close_factor, false) ||
-      !read.text(json, "full_liquidation_hf", "", &m.full_liquidation_hf, false) ||
-      !read.unsigned_number(json, "seize_tolerance", "", &m.seize_tolerance, UINT64_MAX, false) ||
-      !read.address(json, "pool", "", &m.pool, false) || !read.address(json, "treasury", "", &m.treasury, false)) {
-    return false;
-  }
-  if (m.policy != "partial" && m.policy != "full" && m.policy != "close_factor") {
-    return read.fail("policy", "expected \"partial\", \"full\" or \"close_factor\"");
-  }
-  for (const auto& [key, value] : {std::pair{"close_factor", &m.close_factor}, {"full_liquidation_hf", &m.full_liquidation_hf}}) {
-    if (!parse_units(*value, 18)) return read.fail(key, "expected a decimal ratio such as \"0.5\"");
-  }
-  std::string rounding = "half_up";
-  if (!read.text(json, "rounding", "", &rounding, false)) return false;
-  if (rounding != "half_up" && rounding != "directional") {
-    return read.fail("rounding", "expected \"half_up\" (v2, v3.0–v3.4) or \"directional\" (v3.5+)");
-  }
-  m.rounding = rounding == "half_up" ? AaveRounding::HalfUp : AaveRounding::Directional;
-
-  const Json* reserves = read.member(json, "reserves", "", true);
-  if (reserves == nullptr) return false;
-  if (!reserves->is_array() || reserves->empty()) return read.fail("reserves", "expected a non-empty array");
-  for (size_t i = 0; i < reserves->size(); ++i) {
-    const Json& r = (*reserves)[i];
-    const std::string where = "reserves[" + std::to_string(i) + "].";
-    if (!r.is_object()) return read.fail(where.substr(0, where.size() - 1), "expected an object");
-    AaveReserve reserve;
-    if (!read.address(r, "address", where, &reserve.address, true) ||
-        !read.text(r, "symbol", where, &reserve.symbol, true) ||
-        !read.unsigned_number(r, "decimals", where, &reserve.decimals, 36, true) ||
-        !read.unsigned_number(r, "ltv", where, &reserve.ltv_bps, kBps, true) ||
-        !read.unsigned_number(r, "liquidation_threshold", where, &reserve.liquidation_threshold_bps, kBps, true) ||
-        !read.unsigned_number(r, "liquidation_bonus", where, &reserve.liquidation_bonus_bps, 2 * kBps, true) ||
-        !read.unsigned_number(r, "protocol_fee", where, &reserve.protocol_fee_bps, kBps, false) ||
-        !read.address(r, "a_token", where, &reserve.a_token, false) ||
-        !read.unsigned_number(r, "max_oracle_age_s", where, &reserve.max_oracle_age_s, UINT64_MAX / kMicros, false)) {
-      return false;
-    }
-    if (reserve.symbol.empty() || reserve.symbol.find_first_of("\"\\") != std::string::npos) {
-      return read.fail(where + "symbol", "expected a non-empty symbol without quotes or backslashes");
-    }
-    if (reserve.ltv_bps > reserve.liquidation_threshold_bps) {
-      return read.fail(where + "ltv", "above the liquidation threshold");
-    }
-    if (reserve.liquidation_bonus_bps < kBps) {
-      return read.fail(where + "liquidation_bonus", "below 10000 (Aave's bonus is in basis points: 10500 = 5 %)");
-    }
-    for (const AaveReserve& other : m.reserves) {
-      if (other.address == reserve.address) return read.fail(where + "address", "listed twice");
-    }
-    m.reserves.push_back(reserve);
-  }
-  if (const Json* feeds = read.member(json, "feeds", "", false)) {
-    if (!feeds->is_array()) return read.fail("feeds", "expected an array");
-    for (size_t i = 0; i < feeds->size(); ++i) {
-      const Json& f = (*feeds)[i];
-      const std::string where = "feeds[" + std::to_string(i) + "].";
-      if (!f.is_object()) return read.fail(where.substr(0, where.size() - 1), "expected an object");
-      AaveFeed feed;
-      std::string reserve;
-      if (!read.address(f, "address", where, &feed.address, true) ||
-          !read.address(f, "reserve", where, &reserve, true) ||
-          !read.unsigned_number(f, "decimals", where, &feed.decimals, 18, false)) {
-        return false;
-      }
-      const auto it = std::find_if(m.reserves.begin(), m.reserves.end(),
-                                   [&](const AaveReserve& r) { return r.address == reserve; });
-      if (it == m.reserves.end()) return read.fail(where + "reserve", "not one of the reserves");
-      feed.reserve = static_cast<size_t>(it - m.reserves.begin());
-      for (const AaveFeed& other : m.feeds) {
-        if (other.address == feed.address) return read.fail(where + "address", "listed twice");
-      }
-      m.feeds.push_back(feed);
-    }
-  }
+  if (!read_settings(read, json, &m) || !read_reserves(read, json, &m) || !read_feeds(read, json, &m)) return false;
   *market = std::move(m);
   return true;
 }
@@ -740,6 +766,118 @@ class AaveConverter {
   std::map<std::string, std::vector<std::pair<size_t, const EvmLog*>>> pending_deficits_;
 };
 
+// import chainlink: AnswerUpdated logs and getRoundData rows of the feeds in
+// the config, checked per feed, into price lines of both assets of the reserve.
+class ChainlinkConverter {
+ public:
+  ChainlinkConverter(const AaveMarket& market, const std::vector<ImportInput>& inputs, ImportResult* out,
+                     ImportError* error)
+      : m_(market), inputs_(inputs), out_(out), error_(error) {}
+
+  // One log: a new round, or one skipped (never answered, or carried over).
+  bool add(const EvmLog& log) {
+    const auto feed = std::find_if(m_.feeds.begin(), m_.feeds.end(),
+                                   [&](const AaveFeed& f) { return f.address == log.address; });
+    if (!log.rounds() && log.event != "AnswerUpdated") {
+      return fail(log, "event", std::string(log.event) + ": not a Chainlink event (AnswerUpdated, or getRoundData rows)");
+    }
+    if (feed == m_.feeds.end()) return fail(log, "address", log.address + " is not a feed in the config");
+    ArgReader args(log, error_, inputs_);
+    Round round{0, 0, static_cast<size_t>(feed - m_.feeds.begin()), args.uint256("roundId"), 0, &log};
+    round.answer = args.int256(log.rounds() ? "answer" : "current");
+    const Int updated_at = args.uint256("updatedAt");
+    if (!args.ok()) return false;
+    if (round.answer.sign() < 0) return fail(log, log.rounds() ? "answer" : "current", "a negative answer cannot be a price");
+    if (updated_at > Int(UINT64_MAX / kMicros)) return fail(log, "updatedAt", "beyond any timestamp");
+    round.publish_ts = static_cast<uint64_t>(updated_at) * kMicros;
+    if (log.rounds()) {
+      // A round that was never answered, or that carries an older round's answer, is no new price.
+      const Int answered_in = args.uint256("answeredInRound");
+      if (!args.ok()) return false;
+      if (updated_at.sign() == 0 || answered_in < round.round_id) {
+        ++out_->skipped["unanswered or carried-over rounds"];
+        return true;
+      }
+      round.ts = round.publish_ts;
+    } else {
+      if (updated_at > Int(log.timestamp)) return fail(log, "updatedAt", "after the block's timestamp");
+      round.ts = log.timestamp * kMicros;
+    }
+    rounds_.push_back(std::move(round));
+    return true;
+  }
+
+  // Per feed, rounds in round order (a proxy's id is phase << 64 | aggregator
+  // round) must not go back in time, and no round may appear twice.
+  bool check_round_order() const {
+    std::vector<size_t> order(rounds_.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return rounds_[a].feed != rounds_[b].feed ? rounds_[a].feed < rounds_[b].feed
+                                                : rounds_[a].round_id < rounds_[b].round_id;
+    });
+    for (size_t i = 1; i < order.size(); ++i) {
+      const Round& a = rounds_[order[i - 1]];
+      const Round& b = rounds_[order[i]];
+      if (a.feed != b.feed) continue;
+      if (a.round_id == b.round_id && a.log->rounds() == b.log->rounds()) {
+        return fail(*b.log, "roundId", "round " + round_name(b.round_id) + " appears twice (also line " +
+                                           std::to_string(a.log->line) + ")");
+      }
+      if (b.publish_ts < a.publish_ts) {
+        return fail(*b.log, "updatedAt", "round " + round_name(b.round_id) + " was updated before round " +
+                                             round_name(a.round_id));
+      }
+    }
+    return true;
+  }
+
+  // The log's order: by ts, then feed, then round (stable for equal keys).
+  void write_prices() {
+    std::stable_sort(rounds_.begin(), rounds_.end(), [](const Round& a, const Round& b) {
+      if (a.ts != b.ts) return a.ts < b.ts;
+      return a.feed != b.feed ? a.feed < b.feed : a.round_id < b.round_id;
+    });
+    for (const Round& round : rounds_) {
+      const AaveFeed& feed = m_.feeds[round.feed];
+      for (uint32_t asset : {m_.supply_asset(feed.reserve), m_.debt_asset(feed.reserve)}) {
+        out_->jsonl += JsonLine("price", round.ts)
+                           .id("asset", asset)
+                           .amount("price", round.answer, feed.decimals)
+                           .id("publish_ts", round.publish_ts)
+                           .done();
+        out_->jsonl += '\n';
+        ++out_->lines;
+      }
+      ++out_->events;
+    }
+  }
+
+ private:
+  struct Round {
+    uint64_t ts, publish_ts;
+    size_t feed;
+    Int round_id, answer;
+    const EvmLog* log;
+  };
+
+  static std::string round_name(const Int& id) {
+    static const Int low_bits = (Int(1) << 64) - 1;
+    return (id >> 64).str() + ":" + (id & low_bits).str() + " (phase:round)";
+  }
+
+  bool fail(const EvmLog& log, std::string field, std::string message) const {
+    *error_ = ImportError{inputs_[log.file].name, InputError{log.line, std::move(field), std::move(message)}};
+    return false;
+  }
+
+  const AaveMarket& m_;
+  const std::vector<ImportInput>& inputs_;
+  ImportResult* out_;
+  ImportError* error_;
+  std::vector<Round> rounds_;
+};
+
 }  // namespace
 
 bool import_aave(const AaveMarket& market, const std::vector<ImportInput>& inputs, const AaveImportOptions& options,
@@ -763,90 +901,12 @@ bool import_chainlink(const AaveMarket& market, const std::vector<ImportInput>& 
   *result = ImportResult{};
   EvmLogs read;
   if (!read_evm_logs(inputs, &read, error)) return false;
-  const std::vector<EvmLog>& logs = read.logs;
-  struct Round {
-    uint64_t ts, publish_ts;
-    size_t feed;
-    Int round_id, answer;
-    const EvmLog* log;
-  };
-  std::vector<Round> rounds;
-  auto fail = [&](const EvmLog& log, std::string field, std::string message) {
-    *error = ImportError{inputs[log.file].name, InputError{log.line, std::move(field), std::move(message)}};
-    return false;
-  };
-  for (const EvmLog& log : logs) {
-    const auto feed = std::find_if(market.feeds.begin(), market.feeds.end(),
-                                   [&](const AaveFeed& f) { return f.address == log.address; });
-    if (!log.rounds() && log.event != "AnswerUpdated") {
-      return fail(log, "event", std::string(log.event) + ": not a Chainlink event (AnswerUpdated, or getRoundData rows)");
-    }
-    if (feed == market.feeds.end()) return fail(log, "address", log.address + " is not a feed in the config");
-    ArgReader args(log, error, inputs);
-    Round round{0, 0, static_cast<size_t>(feed - market.feeds.begin()), args.uint256("roundId"), 0, &log};
-    round.answer = args.int256(log.rounds() ? "answer" : "current");
-    const Int updated_at = args.uint256("updatedAt");
-    if (!args.ok()) return false;
-    if (round.answer.sign() < 0) return fail(log, log.rounds() ? "answer" : "current", "a negative answer cannot be a price");
-    if (updated_at > Int(UINT64_MAX / kMicros)) return fail(log, "updatedAt", "beyond any timestamp");
-    round.publish_ts = static_cast<uint64_t>(updated_at) * kMicros;
-    if (log.rounds()) {
-      // A round that was never answered, or that carries an older round's answer, is no new price.
-      const Int answered_in = args.uint256("answeredInRound");
-      if (!args.ok()) return false;
-      if (updated_at.sign() == 0 || answered_in < round.round_id) {
-        ++result->skipped["unanswered or carried-over rounds"];
-        continue;
-      }
-      round.ts = round.publish_ts;
-    } else {
-      if (updated_at > Int(log.timestamp)) return fail(log, "updatedAt", "after the block's timestamp");
-      round.ts = log.timestamp * kMicros;
-    }
-    rounds.push_back(std::move(round));
+  ChainlinkConverter converter(market, inputs, result, error);
+  for (const EvmLog& log : read.logs) {
+    if (!converter.add(log)) return false;
   }
-  // Per feed, rounds in round order (a proxy's id is phase << 64 | aggregator
-  // round) must not go back in time, and no round may appear twice.
-  std::vector<size_t> order(rounds.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return rounds[a].feed != rounds[b].feed ? rounds[a].feed < rounds[b].feed : rounds[a].round_id < rounds[b].round_id;
-  });
-  const Int low_bits = (Int(1) << 64) - 1;
-  auto round_name = [&](const Int& id) {
-    return (id >> 64).str() + ":" + (id & low_bits).str() + " (phase:round)";
-  };
-  for (size_t i = 1; i < order.size(); ++i) {
-    const Round& a = rounds[order[i - 1]];
-    const Round& b = rounds[order[i]];
-    if (a.feed != b.feed) continue;
-    if (a.round_id == b.round_id && a.log->rounds() == b.log->rounds()) {
-      return fail(*b.log, "roundId", "round " + round_name(b.round_id) + " appears twice (also line " +
-                                         std::to_string(a.log->line) + ")");
-    }
-    if (b.publish_ts < a.publish_ts) {
-      return fail(*b.log, "updatedAt", "round " + round_name(b.round_id) + " was updated before round " +
-                                           round_name(a.round_id));
-    }
-  }
-  // The log's order: by ts, then feed, then round (stable for equal keys).
-  std::stable_sort(rounds.begin(), rounds.end(), [](const Round& a, const Round& b) {
-    if (a.ts != b.ts) return a.ts < b.ts;
-    return a.feed != b.feed ? a.feed < b.feed : a.round_id < b.round_id;
-  });
-  for (const Round& round : rounds) {
-    const AaveFeed& feed = market.feeds[round.feed];
-    for (uint32_t asset : {market.supply_asset(feed.reserve), market.debt_asset(feed.reserve)}) {
-      result->jsonl += JsonLine("price", round.ts)
-                           .id("asset", asset)
-                           .amount("price", round.answer, feed.decimals)
-                           .id("publish_ts", round.publish_ts)
-                           .done();
-      result->jsonl += '\n';
-      ++result->lines;
-    }
-    ++result->events;
-  }
+  if (!converter.check_round_order()) return false;
+  converter.write_prices();
   return true;
 }
 

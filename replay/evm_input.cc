@@ -411,6 +411,14 @@ bool before(const EvmLog& a, const EvmLog& b) {
   return a.block != b.block ? a.block < b.block : a.log_index < b.log_index;
 }
 
+// 'text', for a message.
+std::string quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.append(1, '\'').append(text).append(1, '\'');
+  return out;
+}
+
 }  // namespace
 
 const EvmLog::Arg* EvmLog::find(std::string_view name) const {
@@ -471,29 +479,32 @@ const EvmLog::Arg* ArgReader::need(std::string_view name) {
   return ok_ ? arg : nullptr;
 }
 
-Int ArgReader::uint256(std::string_view name) {
+// An integer argument is decimal text: a JSON string or a CSV cell.
+const EvmLog::Arg* ArgReader::decimal_text(std::string_view name, std::string_view type) {
   const EvmLog::Arg* arg = need(name);
-  if (arg == nullptr) return 0;
+  if (arg == nullptr) return nullptr;
   if (arg->kind != EvmLog::Kind::String && arg->kind != EvmLog::Kind::Csv) {
-    fail(name, "expected a uint256 as a decimal string");
-    return 0;
+    fail(name, "expected " + std::string(type) + " as a decimal string");
+    return nullptr;
   }
+  return arg;
+}
+
+Int ArgReader::uint256(std::string_view name) {
+  const EvmLog::Arg* arg = decimal_text(name, "a uint256");
+  if (arg == nullptr) return 0;
   const auto value = parse_uint256(arg->text);
-  if (!value) fail(name, "'" + std::string(arg->text) + "' is not a uint256 (decimal digits, below 2^256)");
+  if (!value) fail(name, quoted(arg->text) + " is not a uint256 (decimal digits, below 2^256)");
   return value.value_or(0);
 }
 
 Int ArgReader::int256(std::string_view name) {
-  const EvmLog::Arg* arg = need(name);
+  const EvmLog::Arg* arg = decimal_text(name, "an int256");
   if (arg == nullptr) return 0;
-  if (arg->kind != EvmLog::Kind::String && arg->kind != EvmLog::Kind::Csv) {
-    fail(name, "expected an int256 as a decimal string");
-    return 0;
-  }
   const bool negative = !arg->text.empty() && arg->text[0] == '-';
   const auto magnitude = parse_uint256(std::string_view(arg->text).substr(negative ? 1 : 0));
   if (!magnitude || *magnitude > (negative ? Int(1) << 255 : (Int(1) << 255) - 1)) {
-    fail(name, "'" + std::string(arg->text) + "' is not an int256");
+    fail(name, quoted(arg->text) + " is not an int256");
     return 0;
   }
   return negative ? Int(-*magnitude) : *magnitude;

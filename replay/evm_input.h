@@ -83,6 +83,7 @@ class ArgReader {
 
  private:
   const EvmLog::Arg* need(std::string_view name);
+  const EvmLog::Arg* decimal_text(std::string_view name, std::string_view type);
   const EvmLog& log_;
   ImportError* error_;
   const std::vector<ImportInput>& inputs_;

@@ -7,6 +7,7 @@
 
 #include "engine/params.h"
 #include "liqledger_generated.h"
+#include "replay/json_fields.h"
 #include "schemas/decimal_text.h"
 #include "schemas/event_types.h"
 
@@ -26,14 +27,6 @@ using Offset = flatbuffers::Offset<flatbuffers::String>;
 constexpr unsigned kRatioDecimals = 18;
 constexpr unsigned kPriceDecimals = 18;
 constexpr unsigned kUnknownDecimals = kMaxFractionDigits;  // an unknown id: the engine rejects it later
-
-// Thrown inside one line's parse; caught in add_line and turned into InputError.
-struct Refusal {
-  std::string field;
-  std::string message;
-};
-
-[[noreturn]] void refuse(std::string field, std::string message) { throw Refusal{std::move(field), std::move(message)}; }
 
 enum class Sign { NonNegative, Signed };
 
@@ -107,33 +100,21 @@ class LineParser {
     return *value;
   }
 
-  static uint64_t as_u64(const Json& value, const std::string& name, uint64_t max) {
-    if (!value.is_number_integer()) {
-      refuse(name, value.is_number() ? "out of range (an integer from 0 to " + std::to_string(max) + ")"
-                                     : "expected an integer");
-    }
-    if (value.is_number_unsigned()) {
-      const uint64_t number = value.get<uint64_t>();
-      if (number <= max) return number;
-    }
-    refuse(name, "out of range (an integer from 0 to " + std::to_string(max) + ")");
-  }
-
   uint64_t u64_field(const std::string& name) {
-    return as_u64(require(name), name, std::numeric_limits<uint64_t>::max());
+    return unsigned_value(require(name), name, std::numeric_limits<uint64_t>::max());
   }
   uint32_t u32_field(const std::string& name) {
-    return static_cast<uint32_t>(as_u64(require(name), name, std::numeric_limits<uint32_t>::max()));
+    return static_cast<uint32_t>(unsigned_value(require(name), name, std::numeric_limits<uint32_t>::max()));
   }
   std::optional<uint32_t> optional_u32(const std::string& name) {
     const Json* value = find(name);
     if (value == nullptr) return std::nullopt;
-    return static_cast<uint32_t>(as_u64(*value, name, std::numeric_limits<uint32_t>::max()));
+    return static_cast<uint32_t>(unsigned_value(*value, name, std::numeric_limits<uint32_t>::max()));
   }
   std::optional<uint64_t> optional_u64(const std::string& name) {
     const Json* value = find(name);
     if (value == nullptr) return std::nullopt;
-    return as_u64(*value, name, std::numeric_limits<uint64_t>::max());
+    return unsigned_value(*value, name, std::numeric_limits<uint64_t>::max());
   }
 
   std::string text_field(const std::string& name) {
@@ -262,7 +243,6 @@ class LineParser {
     f.seize_tolerance = optional_u64("seize_tolerance").value_or(2);
     check_genesis(f);
     importer_.genesis_seen_ = true;
-    importer_.mode_ = f.mode == fb::Mode::Observe ? Mode::Observe : Mode::Enforce;
     importer_.asset_decimals_[kQuoteAsset] = f.quote_decimals;
     return build_genesis(builder_, f);
   }
@@ -419,7 +399,7 @@ class LineParser {
 };
 
 JsonlImporter::JsonlImporter(const State& head)
-    : genesis_seen_(head.has_genesis()), mode_(head.protocol.mode), last_ts_(head.ts) {
+    : genesis_seen_(head.has_genesis()), last_ts_(head.ts) {
   for (const auto& [id, asset] : head.assets) asset_decimals_[id] = asset.params.decimals;
   for (const auto& [id, market] : head.markets) market_decimals_[id] = market.params.base_decimals;
 }
@@ -427,17 +407,7 @@ JsonlImporter::JsonlImporter(const State& head)
 bool JsonlImporter::add_line(std::string_view text, size_t line_number, InputError* error) {
   if (text.find_first_not_of(" \t\r") == std::string_view::npos) return true;
   Json object;
-  try {
-    object = Json::parse(text);
-  } catch (const Json::exception& e) {
-    // parse_error, and out_of_range for a number beyond a double ("1e999").
-    *error = InputError{line_number, "", std::string("malformed JSON: ") + e.what()};
-    return false;
-  }
-  if (!object.is_object()) {
-    *error = InputError{line_number, "", "expected a JSON object"};
-    return false;
-  }
+  if (!parse_json_object(text, line_number, &object, error)) return false;
   try {
     LineParser parser(*this, object);
     events_.push_back(parser.parse());

@@ -26,8 +26,8 @@ struct InputError {
 
 class JsonlImporter {
  public:
-  // `head` is the state after the log's last event (listings, quote decimals,
-  // mode, seq and ts of the head).
+  // `head` is the state after the log's last event (its genesis, the
+  // listings' decimals and the ts of the head).
   explicit JsonlImporter(const State& head);
 
   // Parses one line; blank lines are skipped. On refusal returns false and
@@ -42,7 +42,6 @@ class JsonlImporter {
   friend class LineParser;
 
   bool genesis_seen_ = false;
-  Mode mode_ = Mode::Enforce;
   uint64_t last_ts_ = 0;
   FlatMap<AssetId, uint32_t> asset_decimals_;    // listed or listed by this batch
   FlatMap<MarketId, uint32_t> market_decimals_;  // likewise

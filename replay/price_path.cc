@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "replay/json_fields.h"
 #include "schemas/decimal_text.h"
 
 namespace liql {
@@ -17,24 +18,10 @@ using Json = nlohmann::json;
 
 constexpr unsigned kPriceDecimals = 18;  // SPEC §8: prices in units of 10^-18
 
-// Thrown inside one line's parse; caught in parse_price_path.
-struct Refusal {
-  std::string field;
-  std::string message;
-};
-[[noreturn]] void refuse(std::string field, std::string message) { throw Refusal{std::move(field), std::move(message)}; }
-
 uint64_t unsigned_field(const Json& object, const std::string& name, uint64_t max) {
   const auto it = object.find(name);
   if (it == object.end()) refuse(name, "missing");
-  if (!it->is_number_integer()) {
-    refuse(name, it->is_number() ? "out of range (an integer from 0 to " + std::to_string(max) + ")"
-                                 : "expected an integer");
-  }
-  if (!it->is_number_unsigned() || it->get<uint64_t>() > max) {
-    refuse(name, "out of range (an integer from 0 to " + std::to_string(max) + ")");
-  }
-  return it->get<uint64_t>();
+  return unsigned_value(*it, name, max);
 }
 
 // The price, exactly: a decimal string > 0 with at most 18 decimals.
@@ -76,16 +63,7 @@ bool parse_price_lines(std::string_view text, std::vector<PriceLineRecord>* line
     ++line_number;
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     Json object;
-    try {
-      object = Json::parse(line);
-    } catch (const Json::exception& e) {
-      *error = InputError{line_number, "", std::string("malformed JSON: ") + e.what()};
-      return false;
-    }
-    if (!object.is_object()) {
-      *error = InputError{line_number, "", "expected a JSON object"};
-      return false;
-    }
+    if (!parse_json_object(line, line_number, &object, error)) return false;
     try {
       const auto type = object.find("type");
       if (type == object.end()) refuse("type", "missing");

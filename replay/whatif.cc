@@ -535,6 +535,112 @@ class RecordBatch {
   std::vector<Entry> entries_;
 };
 
+using Variants = std::vector<std::unique_ptr<Variant>>;
+
+// One variant per policy, in their order; a policy make_rule refuses is named.
+Status make_variants(const WhatIfOptions& options, Variants* variants) {
+  for (const std::string& spec : options.policies) {
+    std::string error;
+    std::unique_ptr<LiquidationRule> rule = make_rule(spec, &error);
+    if (!rule) return Status::invalid_argument("--policy " + spec + ": " + error);
+    Variant::Observer observer;
+    if (options.observer) {
+      observer = [&options, i = variants->size()](const fb::Event& event, const Outcome& outcome, const State& state,
+                                                  bool keeper) { options.observer(i, event, outcome, state, keeper); };
+    }
+    variants->push_back(
+        std::make_unique<Variant>(std::move(rule), options.impact, options.series, std::move(observer)));
+  }
+  return Status::ok();
+}
+
+// Every instrument the impact file names is listed by the log up to `last`.
+Status check_impact_instruments(Ledger& ledger, const ImpactConfig& impact, uint64_t last) {
+  if (impact.instruments.empty()) return Status::ok();
+  std::set<Instrument> listed;
+  if (Status s = listed_instruments(ledger, last, &listed); !s.is_ok()) return s;
+  for (const auto& [instrument, params] : impact.instruments) {
+    if (!listed.contains(instrument)) {
+      return Status::invalid_argument("impact file: instrument " + instrument_name(instrument) +
+                                      " is not listed by the log (up to seq " + std::to_string(last) + ")");
+    }
+  }
+  return Status::ok();
+}
+
+// One batch through every variant, variant v on thread v mod `threads`. A
+// number beyond the engine's integers outside Machine::apply (a figure of the
+// lab itself) stops that variant with an error, never the process.
+Status apply_batch(const RecordBatch& batch, const Variants& variants, size_t threads,
+                   const std::vector<std::string>& policies) {
+  std::vector<std::string> errors(variants.size());
+  auto work = [&](size_t group) {
+    for (size_t v = group; v < variants.size(); v += threads) {
+      for (size_t i = 0; i < batch.size() && errors[v].empty(); ++i) {
+        const LogRecord record = batch.record(i);
+        try {
+          if (!variants[v]->on_log_event(record, &errors[v]) && errors[v].empty()) errors[v] = "failed";
+        } catch (const std::exception& e) {
+          errors[v] = fmt::format("seq {}: {}: {}", record.seq, policies[v], e.what());
+        }
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t group = 1; group < threads; ++group) helpers.emplace_back(work, group);
+  work(0);
+  for (std::thread& helper : helpers) helper.join();
+  for (const std::string& error : errors) {
+    if (!error.empty()) return Status::invalid_argument(error);
+  }
+  return Status::ok();
+}
+
+// The log up to `last` through every variant, a batch at a time.
+Status replay_variants(Ledger& ledger, const WhatIfOptions& options, uint64_t last, const Variants& variants) {
+  // Variants are independent: they are spread over threads (never with an
+  // observer, which expects one), fed the same batch of records copied out of
+  // the reader. Threads change the wall time only, never a figure.
+  // One thread per variant (at most 16): on fewer cores the system shares
+  // them out evenly, where a fixed split of 3 variants over 2 threads would
+  // leave one thread twice the work.
+  const size_t threads = options.observer ? 1 : std::min<size_t>(variants.size(), 16);
+  RecordBatch batch;
+  std::unique_ptr<LogReader> reader = ledger.read(1, last);
+  const uint64_t tenth = std::max<uint64_t>(1, last / 10);
+  uint64_t next_progress = tenth;
+  bool more = true;
+  while (more) {
+    more = batch.fill(*reader);
+    if (Status s = apply_batch(batch, variants, threads, options.policies); !s.is_ok()) return s;
+    if (options.progress && batch.size() != 0 && batch.last_seq() >= next_progress) {
+      std::fprintf(stderr, "whatif: seq %llu of %llu (%zu variants, %zu threads)\n",
+                   static_cast<unsigned long long>(batch.last_seq()), static_cast<unsigned long long>(last),
+                   variants.size(), threads);
+      while (next_progress <= batch.last_seq()) next_progress += tenth;
+    }
+  }
+  return reader->status();
+}
+
+// Every variant's figures at `last`, with the listings of the first one's state.
+Status collect_results(const Variants& variants, uint64_t last, WhatIfResult* out) {
+  out->seq = last;
+  const State& state = variants.front()->state();
+  out->ts = state.ts;
+  out->quote_decimals = state.has_genesis() ? state.quote_decimals() : 0;
+  for (const auto& [id, asset] : state.assets) {
+    out->assets[id] = asset.params.symbol;
+    out->decimals[id] = asset.params.decimals;
+  }
+  try {
+    for (const auto& variant : variants) out->variants.push_back(variant->finish());
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(std::string("the lab's final figures: ") + e.what());
+  }
+  return Status::ok();
+}
+
 // Per asset, keyed by the asset id: {"0":"<int>",…}.
 nlohmann::ordered_json per_asset_json(const std::map<AssetId, Int>& amounts) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
@@ -604,88 +710,14 @@ bool parse_impact(std::string_view json, ImpactConfig* config, std::string* erro
 
 Status run_whatif(Ledger& ledger, const WhatIfOptions& options, WhatIfResult* result) {
   if (options.policies.empty()) return Status::invalid_argument("give at least one --policy");
-  std::vector<std::unique_ptr<Variant>> variants;
-  for (const std::string& spec : options.policies) {
-    std::string error;
-    std::unique_ptr<LiquidationRule> rule = make_rule(spec, &error);
-    if (!rule) return Status::invalid_argument("--policy " + spec + ": " + error);
-    Variant::Observer observer;
-    if (options.observer) {
-      observer = [&options, i = variants.size()](const fb::Event& event, const Outcome& outcome, const State& state,
-                                                 bool keeper) { options.observer(i, event, outcome, state, keeper); };
-    }
-    variants.push_back(std::make_unique<Variant>(std::move(rule), options.impact, options.series, std::move(observer)));
-  }
+  Variants variants;
+  if (Status s = make_variants(options, &variants); !s.is_ok()) return s;
   const uint64_t last = std::min(options.to_seq, ledger.head().seq);
   if (last == 0) return Status::invalid_argument("the ledger is empty");
-  if (!options.impact.instruments.empty()) {
-    std::set<Instrument> listed;
-    if (Status s = listed_instruments(ledger, last, &listed); !s.is_ok()) return s;
-    for (const auto& [instrument, params] : options.impact.instruments) {
-      if (!listed.contains(instrument)) {
-        return Status::invalid_argument("impact file: instrument " + instrument_name(instrument) +
-                                        " is not listed by the log (up to seq " + std::to_string(last) + ")");
-      }
-    }
-  }
-  // Variants are independent: they are spread over threads (never with an
-  // observer, which expects one), fed the same batch of records copied out of
-  // the reader. Threads change the wall time only, never a figure.
-  // One thread per variant (at most 16): on fewer cores the system shares
-  // them out evenly, where a fixed split of 3 variants over 2 threads would
-  // leave one thread twice the work.
-  const size_t threads = options.observer ? 1 : std::min<size_t>(variants.size(), 16);
-  std::vector<std::string> errors(variants.size());
-  RecordBatch batch;
-  std::unique_ptr<LogReader> reader = ledger.read(1, last);
-  const uint64_t tenth = std::max<uint64_t>(1, last / 10);
-  uint64_t next_progress = tenth;
-  bool more = true;
-  while (more) {
-    more = batch.fill(*reader);
-    // A number beyond the engine's integers outside Machine::apply (a figure
-    // of the lab itself) stops that variant with an error, never the process.
-    auto work = [&](size_t group) {
-      for (size_t v = group; v < variants.size(); v += threads) {
-        for (size_t i = 0; i < batch.size() && errors[v].empty(); ++i) {
-          const LogRecord record = batch.record(i);
-          try {
-            if (!variants[v]->on_log_event(record, &errors[v]) && errors[v].empty()) errors[v] = "failed";
-          } catch (const std::exception& e) {
-            errors[v] = fmt::format("seq {}: {}: {}", record.seq, options.policies[v], e.what());
-          }
-        }
-      }
-    };
-    std::vector<std::thread> helpers;
-    for (size_t group = 1; group < threads; ++group) helpers.emplace_back(work, group);
-    work(0);
-    for (std::thread& helper : helpers) helper.join();
-    for (const std::string& error : errors) {
-      if (!error.empty()) return Status::invalid_argument(error);
-    }
-    if (options.progress && batch.size() != 0 && batch.last_seq() >= next_progress) {
-      std::fprintf(stderr, "whatif: seq %llu of %llu (%zu variants, %zu threads)\n",
-                   static_cast<unsigned long long>(batch.last_seq()), static_cast<unsigned long long>(last),
-                   variants.size(), threads);
-      while (next_progress <= batch.last_seq()) next_progress += tenth;
-    }
-  }
-  if (!reader->status().is_ok()) return reader->status();
+  if (Status s = check_impact_instruments(ledger, options.impact, last); !s.is_ok()) return s;
+  if (Status s = replay_variants(ledger, options, last, variants); !s.is_ok()) return s;
   WhatIfResult out;
-  out.seq = last;
-  const State& state = variants.front()->state();
-  out.ts = state.ts;
-  out.quote_decimals = state.has_genesis() ? state.quote_decimals() : 0;
-  for (const auto& [id, asset] : state.assets) {
-    out.assets[id] = asset.params.symbol;
-    out.decimals[id] = asset.params.decimals;
-  }
-  try {
-    for (auto& variant : variants) out.variants.push_back(variant->finish());
-  } catch (const std::exception& e) {
-    return Status::invalid_argument(std::string("the lab's final figures: ") + e.what());
-  }
+  if (Status s = collect_results(variants, last, &out); !s.is_ok()) return s;
   *result = std::move(out);
   return Status::ok();
 }
