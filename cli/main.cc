@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/cluster_commands.h"
 #include "replay/aave_import.h"
 #include "replay/account_view.h"
 #include "replay/labels.h"
@@ -583,12 +584,15 @@ int main(int argc, char** argv) {
   import_aave->add_option("--prices", import_flags.prices, "price lines (import chainlink's output) merged by ts");
   import_aave->add_flag("--skip-unknown", import_flags.skip_unknown, "count unknown event names instead of refusing");
 
+  ClusterCommands cluster(app);  // publish, follow, audit-plan, audit-worker, audit-join
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints the help, or the error
     return code == 0 ? 0 : kExitBadInput;
   }
+  if (std::optional<int> code = cluster.run()) return *code;
   if (import_aave->parsed()) return run_import("aave", import_flags);
   if (import_chainlink->parsed()) return run_import("chainlink", import_flags);
   if (append->parsed()) return run_append(db, file, sync, snapshot_every);
