@@ -17,6 +17,7 @@
 //                 and each segment's result, as blobs
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -94,11 +95,13 @@ class JetStream {
  private:
   JetStream() = default;
   Status check(int status, const std::string& what, int js_error = 0) const;
+  Status fetch(const std::string& stream, uint64_t stream_seq, const std::string& last_subject, StoredMsg* msg);
 
   std::string url_;
   __natsConnection* nc_ = nullptr;
   __jsCtx* js_ = nullptr;
   int64_t wait_ms_ = 10'000;
+  std::map<std::string, bool> direct_;  // stream → allows direct gets (cluster/jetstream.cc fetch)
 };
 
 // Big-endian integers of the wire formats.
