@@ -47,6 +47,7 @@ std::optional<int> connect(const std::string& command, const std::string& url, c
 struct ClusterCommands::Flags {
   std::string db, url, stream, format = "jsonl";
   uint64_t segment_events = 200'000;
+  std::vector<std::string> formats{"jsonl", "csv", "summary"};
   double ack_wait_s = 30;
   uint64_t max_segments = 0;
   uint64_t stall_at = 0;
@@ -74,6 +75,10 @@ ClusterCommands::ClusterCommands(CLI::App& app) : flags_(std::make_unique<Flags>
   common(f.plan);
   f.plan->add_option("--segment-events", f.segment_events, "events per segment, at least (whole snapshot intervals)")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  f.plan->add_option("--formats", f.formats, "what the workers make, what audit-join can print (jsonl,csv,summary)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"jsonl", "csv", "summary"}))
       ->capture_default_str();
   f.plan->add_option("--ack-wait", f.ack_wait_s, "seconds before a segment a worker holds is given to another")
       ->check(CLI::Range(0.1, 86400.0))
@@ -136,7 +141,7 @@ std::optional<int> ClusterCommands::run() {
     if (auto code = connect("audit-plan", f.url, f.stream, &js)) return code;
     cluster::Plan plan;
     const auto ack_wait_ms = static_cast<int64_t>(f.ack_wait_s * 1000);
-    if (Status s = cluster::make_plan(*js, names, f.segment_events, ack_wait_ms, &plan); !s.is_ok()) {
+    if (Status s = cluster::make_plan(*js, names, f.segment_events, ack_wait_ms, f.formats, &plan); !s.is_ok()) {
       return report_failure("audit-plan", s);
     }
     std::printf("plan %s: %zu segments over seq 1..%llu (head chain %s)\n", plan.id.c_str(), plan.segments.size(),

@@ -148,7 +148,7 @@ Json segment_json(const std::string& plan, const Segment& segment) {
 // checks) becomes a result with "ok": false naming the seq; only an I/O or
 // connection failure is returned.
 Status audit_segment(JetStream& js, const StreamNames& names, const std::string& plan_id, const Segment& segment,
-                     uint64_t head_seq, natsMsg* work, int64_t ack_wait_ms, uint64_t stall_at, uint64_t progress,
+                     const Plan& plan, natsMsg* work, int64_t ack_wait_ms, uint64_t stall_at, uint64_t progress,
                      SegmentResult* result) {
   result->header = segment_json(plan_id, segment);
   auto data_failure = [&](const Status& s) {
@@ -156,6 +156,7 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
     result->header["error"] = s.message();
     return Status::ok();
   };
+  const bool want_jsonl = plan.has_format("jsonl"), want_csv = plan.has_format("csv");
   Machine machine;
   ReplayCounts start_counts;
   Hash start_hash{};
@@ -190,10 +191,14 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
     hasher.touch(outcome.touched);
     if (outcome.audit) {
       const AuditRecord audit{record.seq, record.event->ts(), *outcome.audit, hasher.hash(machine.state())};
-      result->jsonl += audit_json(audit);
-      result->jsonl += '\n';
-      result->csv += audit_csv(audit);
-      result->csv += '\n';
+      if (want_jsonl) {
+        result->jsonl += audit_json(audit);
+        result->jsonl += '\n';
+      }
+      if (want_csv) {
+        result->csv += audit_csv(audit);
+        result->csv += '\n';
+      }
       summary.add(*outcome.audit);
       audit_seqs.push_back(record.seq);
     }
@@ -232,7 +237,7 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
   h["rejected"] = counts.rejected;
   h["audit_seqs"] = audit_seqs;
   h["summary"] = summary_json(summary);
-  if (segment.to == head_seq) result->final_state = encode_state(machine.state());
+  if (segment.to == plan.head_seq) result->final_state = encode_state(machine.state());
   return Status::ok();
 }
 
@@ -240,8 +245,15 @@ size_t count_lines(std::string_view text) { return static_cast<size_t>(std::coun
 
 }  // namespace
 
-Status make_plan(JetStream& js, const StreamNames& names, uint64_t segment_events, int64_t ack_wait_ms, Plan* plan) {
+Status make_plan(JetStream& js, const StreamNames& names, uint64_t segment_events, int64_t ack_wait_ms,
+                 const std::vector<std::string>& formats, Plan* plan) {
   *plan = Plan{};
+  for (const std::string& format : formats) {
+    if (format != "jsonl" && format != "csv" && format != "summary") {
+      return Status::invalid_argument("--formats: '" + format + "' is not jsonl, csv or summary");
+    }
+  }
+  plan->formats = formats;
   Head head;
   if (Status s = stream_head(js, names, &head); !s.is_ok()) return s;
   if (head.seq == 0) return Status::invalid_argument("stream " + names.records + " holds no records: publish first");
@@ -287,6 +299,7 @@ Status make_plan(JetStream& js, const StreamNames& names, uint64_t segment_event
                        {"head_seq", plan->head_seq},
                        {"head_chain", to_hex(plan->head_chain)},
                        {"ack_wait_ms", ack_wait_ms},
+                       {"formats", plan->formats},
                        {"segments", segments}};
   if (Status s = js.put_blob(names.results, plan_prefix(names), plan_json.dump()); !s.is_ok()) return s;
   for (const Segment& segment : plan->segments) {
@@ -309,6 +322,7 @@ Status read_plan(JetStream& js, const StreamNames& names, Plan* plan, int64_t* a
     plan->head_seq = json.at("head_seq").get<uint64_t>();
     if (!parse_hash(json.at("head_chain").get<std::string>(), &plan->head_chain)) throw std::runtime_error("head_chain");
     if (ack_wait_ms != nullptr) *ack_wait_ms = json.at("ack_wait_ms").get<int64_t>();
+    plan->formats = json.at("formats").get<std::vector<std::string>>();
     plan->segments.clear();
     for (const Json& segment : json.at("segments")) {
       plan->segments.push_back(Segment{static_cast<uint32_t>(plan->segments.size()), segment.at(0).get<uint64_t>(),
@@ -387,7 +401,7 @@ Status run_worker(JetStream& js, const StreamNames& names, const WorkerOptions& 
       std::fprintf(stderr, "audit-worker: segment %u (seq %llu..%llu) taken\n", segment.index,
                    static_cast<unsigned long long>(segment.from), static_cast<unsigned long long>(segment.to));
       SegmentResult segment_result;
-      result = audit_segment(js, names, plan.id, segment, plan.head_seq, work, ack_wait_ms, options.stall_at,
+      result = audit_segment(js, names, plan.id, segment, plan, work, ack_wait_ms, options.stall_at,
                              options.progress, &segment_result);
       if (!result.is_ok()) break;
       result = js.put_blob(names.results, results_prefix(names, plan.id, segment.index), encode_result(segment_result));
@@ -416,6 +430,11 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
   problem->clear();
   Plan plan;
   if (Status s = read_plan(js, names, &plan); !s.is_ok()) return s;
+  if (!plan.has_format(format)) {
+    std::string made;
+    for (const std::string& f : plan.formats) made += (made.empty() ? "" : ",") + f;
+    return Status::invalid_argument(fmt::format("--format {}: the plan's workers made {} only (audit-plan --formats)", format, made));
+  }
   if (format == "csv") output->pieces.push_back(audit_csv_header() + "\n");
   AuditSummary summary;
   ReplayCounts counts;
@@ -487,7 +506,8 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
         }
         previous = seq;
       }
-      if (count_lines(result.jsonl) != seqs.size() || count_lines(result.csv) != seqs.size()) {
+      if ((plan.has_format("jsonl") && count_lines(result.jsonl) != seqs.size()) ||
+          (plan.has_format("csv") && count_lines(result.csv) != seqs.size())) {
         *problem = fmt::format("{}: {} audit records but {} JSON and {} CSV lines", where, seqs.size(),
                                count_lines(result.jsonl), count_lines(result.csv));
         return Status::ok();

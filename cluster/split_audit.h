@@ -27,13 +27,21 @@ struct Plan {
   uint64_t head_seq = 0;
   Hash head_chain{};
   std::vector<Segment> segments;
+  std::vector<std::string> formats;  // what the workers make: jsonl, csv, summary
+  bool has_format(const std::string& format) const {
+    for (const std::string& f : formats) if (f == format) return true;
+    return false;
+  }
 };
 
 // Cuts at the stream's snapshots so that each segment has at least
 // segment_events events (the last one what remains; fewer, longer segments
 // where snapshots are sparse), then recreates NAME_WORK (ack wait
-// ack_wait_ms) and NAME_RESULTS and publishes the plan and one work item per segment.
-Status make_plan(JetStream& js, const StreamNames& names, uint64_t segment_events, int64_t ack_wait_ms, Plan* plan);
+// ack_wait_ms) and NAME_RESULTS and publishes the plan and one work item per
+// segment. `formats`: the outputs the workers make (jsonl, csv: their lines;
+// summary: the partial summaries and the final state), those audit-join can print.
+Status make_plan(JetStream& js, const StreamNames& names, uint64_t segment_events, int64_t ack_wait_ms,
+                 const std::vector<std::string>& formats, Plan* plan);
 Status read_plan(JetStream& js, const StreamNames& names, Plan* plan);
 
 struct WorkerOptions {

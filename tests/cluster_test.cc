@@ -75,6 +75,18 @@ TEST_F(ClusterTest, SegmentsOfSeveralSizesJoinToTheSingleAudit) {
   expect_joined_audit_equal("S", 100000, 1, 1);   // the whole log from genesis
 }
 
+TEST_F(ClusterTest, PlanMakesOnlyTheFormatsAsked) {
+  ASSERT_EQ(cli("publish " + db_ + nats()).exit_code, 0);
+  ASSERT_EQ(cli("audit-plan" + nats() + " --segment-events 4000 --formats summary").exit_code, 0);
+  ASSERT_EQ(cli("audit-worker" + nats()).exit_code, 0);
+  EXPECT_EQ(cli("audit-join" + nats() + " --format summary").out, cli("audit " + db_ + " --format summary").out);
+  const CliRun jsonl = cli("audit-join" + nats() + " --format jsonl", dir_.path("err"));
+  EXPECT_EQ(jsonl.exit_code, 2);
+  EXPECT_EQ(jsonl.out, "");
+  EXPECT_NE(slurp(dir_.path("err")).find("--format jsonl: the plan's workers made summary only"), std::string::npos)
+      << slurp(dir_.path("err"));
+}
+
 TEST_F(ClusterTest, FollowOnAnEmptyDirectoryReproducesTheLedger) {
   const std::string lines = slurp(dir_.path("m.jsonl"));
   // The first 6000 lines make a ledger of its own, published first; the rest is appended later.
