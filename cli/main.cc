@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/cluster_commands.h"
 #include "replay/aave_import.h"
 #include "replay/account_view.h"
 #include "replay/audit.h"
@@ -626,12 +627,15 @@ int main(int argc, char** argv) {
   add_reading_commands(app, command_line, &commands);
   add_lab_commands(app, command_line, &commands);
   add_import_commands(app, command_line, &commands);
+  ClusterCommands cluster(app);  // publish, follow, audit-plan, audit-worker, audit-join
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints the help, or the error
     return code == 0 ? 0 : kExitBadInput;
   }
+  if (std::optional<int> code = cluster.run()) return *code;
   for (const Command& command : commands) {
     if (command.app->parsed()) return command.run();
   }

@@ -116,6 +116,11 @@ Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& store
 
 }  // namespace
 
+Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
+                               ReplayCounts* counts) {
+  return decode_snapshot(seq, payload, stored_hash, state, counts);
+}
+
 Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& counts) {
   const std::string bytes = encode_state(machine.state());
   std::string payload;

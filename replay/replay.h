@@ -57,6 +57,11 @@ Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, Repla
                         uint64_t* snapshot_seq);
 // The state at to_seq: the newest good snapshot, then replay of what follows.
 Status load_state(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts, uint64_t progress = 0);
+// Decodes and checks a snapshot payload (as newest_snapshot returns it) of
+// `seq`: the state must hash to stored_hash, hold seq, and the counts add up.
+// For snapshots read from elsewhere than the ledger (cluster/).
+Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
+                               ReplayCounts* counts);
 // Writes the snapshot of the machine's state at its seq.
 Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& counts);
 

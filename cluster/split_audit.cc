@@ -1,0 +1,568 @@
+#include "cluster/split_audit.h"
+
+#include <nats/nats.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cluster/mirror.h"
+#include "engine/commitment.h"
+#include "engine/machine.h"
+#include "engine/state.h"
+#include "replay/audit.h"
+#include "replay/replay.h"
+#include "schemas/event_types.h"
+
+namespace liql::cluster {
+namespace {
+
+using Json = nlohmann::ordered_json;
+constexpr char kConsumer[] = "workers";
+
+std::string results_prefix(const StreamNames& names, const std::string& plan, uint32_t segment) {
+  return fmt::format("{}.{}.{}", names.results, plan, segment);
+}
+std::string plan_prefix(const StreamNames& names) { return names.results + ".plan"; }
+
+bool parse_hash(const std::string& hex, Hash* hash) {
+  if (hex.size() != 64) return false;
+  for (size_t i = 0; i < 32; ++i) {
+    unsigned value = 0;
+    if (std::sscanf(hex.c_str() + 2 * i, "%2x", &value) != 1) return false;
+    (*hash)[i] = static_cast<uint8_t>(value);
+  }
+  return to_hex(*hash) == hex;
+}
+
+Int parse_int(const Json& value) {
+  std::optional<Int> parsed = parse_units(value.get<std::string>(), 0);
+  if (!parsed) throw std::runtime_error("not an integer: " + value.dump());
+  return *parsed;
+}
+
+// ---- the partial audit summary of a segment, and their sum ------------------
+
+Json split_json(const PenaltySplit& split) {
+  return Json::array({split.total.str(), split.liquidator.str(), split.insurance.str(), split.treasury.str()});
+}
+void add_split_json(PenaltySplit& total, const Json& part) {
+  total.total += parse_int(part.at(0));
+  total.liquidator += parse_int(part.at(1));
+  total.insurance += parse_int(part.at(2));
+  total.treasury += parse_int(part.at(3));
+}
+
+Json summary_json(const AuditSummary& s) {
+  Json bonuses = Json::object();
+  for (const auto& [asset, split] : s.token_bonuses) bonuses[std::to_string(asset)] = split_json(split);
+  return Json{{"liquidations", s.liquidations},
+              {"by_verdict", s.by_verdict},
+              {"perp", s.perp},
+              {"token", s.token},
+              {"absorbs", s.absorbs},
+              {"closed_notional", s.closed_notional.str()},
+              {"perp_penalties", split_json(s.perp_penalties)},
+              {"token_bonuses", bonuses},
+              {"bankruptcies", s.bankruptcies},
+              {"bankrupt_covered_value", s.bankrupt_covered_value.str()},
+              {"bankrupt_bad_debt_value", s.bankrupt_bad_debt_value.str()},
+              {"reasons", s.reasons},
+              {"flags", s.flags}};
+}
+
+void add_summary_json(AuditSummary& total, const Json& part) {
+  total.liquidations += part.at("liquidations").get<uint64_t>();
+  const auto by_verdict = part.at("by_verdict").get<std::vector<uint64_t>>();
+  if (by_verdict.size() != total.by_verdict.size()) throw std::runtime_error("by_verdict: wrong length");
+  for (size_t i = 0; i < by_verdict.size(); ++i) total.by_verdict[i] += by_verdict[i];
+  total.perp += part.at("perp").get<uint64_t>();
+  total.token += part.at("token").get<uint64_t>();
+  total.absorbs += part.at("absorbs").get<uint64_t>();
+  total.closed_notional += parse_int(part.at("closed_notional"));
+  add_split_json(total.perp_penalties, part.at("perp_penalties"));
+  for (const auto& [asset, split] : part.at("token_bonuses").items()) {
+    add_split_json(total.token_bonuses[static_cast<AssetId>(std::stoul(asset))], split);
+  }
+  total.bankruptcies += part.at("bankruptcies").get<uint64_t>();
+  total.bankrupt_covered_value += parse_int(part.at("bankrupt_covered_value"));
+  total.bankrupt_bad_debt_value += parse_int(part.at("bankrupt_bad_debt_value"));
+  for (const auto& [name, count] : part.at("reasons").items()) total.reasons[name] += count.get<uint64_t>();
+  for (const auto& [name, count] : part.at("flags").items()) total.flags[name] += count.get<uint64_t>();
+}
+
+// ---- a segment's result -------------------------------------------------------
+// u32 BE header length ‖ header JSON ‖ u64 BE length ‖ JSON Lines ‖ u64 BE
+// length ‖ CSV lines ‖ the final state (snapshot encoding; last segment only).
+
+struct SegmentResult {
+  Json header;
+  std::string jsonl, csv, final_state;
+};
+
+std::string encode_result(const SegmentResult& result) {
+  const std::string header = result.header.dump();
+  std::string out;
+  put_be32(out, static_cast<uint32_t>(header.size()));
+  out += header;
+  put_be64(out, result.jsonl.size());
+  out += result.jsonl;
+  put_be64(out, result.csv.size());
+  out += result.csv;
+  out += result.final_state;
+  return out;
+}
+
+bool take(std::string_view* in, size_t n, std::string_view* out) {
+  if (in->size() < n) return false;
+  *out = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+Status decode_result(std::string_view blob, SegmentResult* result, const std::string& where) {
+  std::string_view field, in = blob;
+  const Status bad = Status::corruption(where + ": the result does not decode");
+  if (!take(&in, 4, &field) || !take(&in, get_be32(field), &field)) return bad;
+  try {
+    result->header = Json::parse(field);
+  } catch (const std::exception& e) {
+    return Status::corruption(where + ": result header: " + e.what());
+  }
+  if (!take(&in, 8, &field) || !take(&in, get_be64(field), &field)) return bad;
+  result->jsonl = field;
+  if (!take(&in, 8, &field) || !take(&in, get_be64(field), &field)) return bad;
+  result->csv = field;
+  result->final_state = in;
+  return Status::ok();
+}
+
+Json segment_json(const std::string& plan, const Segment& segment) {
+  return Json{{"plan", plan}, {"segment", segment.index}, {"from", segment.from}, {"to", segment.to}};
+}
+
+// Audits one segment. A data failure (a record or the snapshot that fails its
+// checks) becomes a result with "ok": false naming the seq; only an I/O or
+// connection failure is returned.
+Status audit_segment(JetStream& js, const StreamNames& names, const std::string& plan_id, const Segment& segment,
+                     const Plan& plan, natsMsg* work, int64_t ack_wait_ms, uint64_t stall_at, uint64_t progress,
+                     SegmentResult* result) {
+  result->header = segment_json(plan_id, segment);
+  auto data_failure = [&](const Status& s) {
+    result->header["ok"] = false;
+    result->header["error"] = s.message();
+    return Status::ok();
+  };
+  const bool want_jsonl = plan.has_format("jsonl"), want_csv = plan.has_format("csv");
+  Machine machine;
+  ReplayCounts start_counts;
+  Hash start_hash{};
+  if (segment.from > 1) {
+    Hash stored{};
+    std::string payload;
+    Status s = read_snapshot(js, names, segment.from - 1, &stored, &payload);
+    if (s.code() == Status::Code::IOError) return s;
+    if (!s.is_ok()) return data_failure(s);
+    State state;
+    if (Status d = decode_snapshot_payload(segment.from - 1, payload, stored, &state, &start_counts); !d.is_ok()) {
+      return data_failure(d);
+    }
+    start_hash = stored;
+    machine = Machine(std::move(state));
+  }
+  StreamReader reader(js, names, segment.from, segment.to);
+  ReplayCounts counts;
+  Commitment hasher;
+  AuditSummary summary;
+  std::vector<uint64_t> audit_seqs;
+  LogRecord record;
+  Hash end_chain = reader.start_chain();
+  auto last_beat = std::chrono::steady_clock::now();
+  while (reader.next(&record)) {
+    if (record.seq == stall_at) {
+      std::fprintf(stderr, "audit-worker: stalled at seq %llu (--test-stall-at)\n", static_cast<unsigned long long>(stall_at));
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    const Outcome outcome = machine.apply(*record.event, record.seq);
+    (outcome.applied() ? counts.applied : counts.rejected) += 1;
+    hasher.touch(outcome.touched);
+    if (outcome.audit) {
+      // The state hash of an audit record only when its text is wanted, as
+      // `audit DB --format summary` computes none.
+      const AuditRecord audit{record.seq, record.event->ts(), *outcome.audit,
+                              want_jsonl || want_csv ? hasher.hash(machine.state()) : Hash{}};
+      if (want_jsonl) {
+        result->jsonl += audit_json(audit);
+        result->jsonl += '\n';
+      }
+      if (want_csv) {
+        result->csv += audit_csv(audit);
+        result->csv += '\n';
+      }
+      summary.add(*outcome.audit);
+      audit_seqs.push_back(record.seq);
+    }
+    end_chain = record.chain;
+    if (record.seq % 4096 == 0) {
+      // Still at work: the segment stays this worker's past the ack wait.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_beat > std::chrono::milliseconds(ack_wait_ms / 3)) {
+        natsMsg_InProgress(work, nullptr);
+        last_beat = now;
+      }
+    }
+    if (progress != 0 && record.seq % progress == 0) {
+      std::fprintf(stderr, "audit-worker: segment %u at seq %llu (%llu..%llu)\n", segment.index,
+                   static_cast<unsigned long long>(record.seq), static_cast<unsigned long long>(segment.from),
+                   static_cast<unsigned long long>(segment.to));
+    }
+  }
+  if (!reader.status().is_ok()) {
+    if (reader.status().code() == Status::Code::IOError) return reader.status();
+    return data_failure(reader.status());
+  }
+  if (machine.state().seq != segment.to) {
+    return data_failure(Status::corruption(fmt::format("record seq {} missing (the segment ends at {})",
+                                                       machine.state().seq + 1, segment.to)));
+  }
+  Json& h = result->header;
+  h["ok"] = true;
+  h["start_chain"] = to_hex(reader.start_chain());
+  h["end_chain"] = to_hex(end_chain);
+  h["start_hash"] = segment.from > 1 ? to_hex(start_hash) : "";
+  h["end_hash"] = to_hex(hasher.hash(machine.state()));
+  h["start_applied"] = start_counts.applied;
+  h["start_rejected"] = start_counts.rejected;
+  h["applied"] = counts.applied;
+  h["rejected"] = counts.rejected;
+  h["audit_seqs"] = audit_seqs;
+  h["summary"] = summary_json(summary);
+  if (segment.to == plan.head_seq) result->final_state = encode_state(machine.state());
+  return Status::ok();
+}
+
+size_t count_lines(std::string_view text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+Status make_plan(JetStream& js, const StreamNames& names, uint64_t segment_events, int64_t ack_wait_ms,
+                 const std::vector<std::string>& formats, Plan* plan) {
+  *plan = Plan{};
+  for (const std::string& format : formats) {
+    if (format != "jsonl" && format != "csv" && format != "summary") {
+      return Status::invalid_argument("--formats: '" + format + "' is not jsonl, csv or summary");
+    }
+  }
+  plan->formats = formats;
+  Head head;
+  if (Status s = stream_head(js, names, &head); !s.is_ok()) return s;
+  if (head.seq == 0) return Status::invalid_argument("stream " + names.records + " holds no records: publish first");
+  std::vector<uint64_t> snapshots;
+  if (Status s = snapshot_index(js, names, &snapshots); !s.is_ok()) return s;
+  uint64_t from = 1;
+  for (uint64_t seq : snapshots) {
+    if (seq >= head.seq || seq < from) continue;
+    if (seq - from + 1 >= segment_events) {
+      plan->segments.push_back(Segment{static_cast<uint32_t>(plan->segments.size()), from, seq});
+      from = seq + 1;
+    }
+  }
+  plan->segments.push_back(Segment{static_cast<uint32_t>(plan->segments.size()), from, head.seq});
+  plan->head_seq = head.seq;
+  plan->head_chain = head.chain;
+  plan->id = fmt::format("{:x}", std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch()).count());
+
+  if (Status s = js.delete_stream(names.work); !s.is_ok()) return s;
+  if (Status s = js.delete_stream(names.results); !s.is_ok()) return s;
+  if (Status s = js.ensure_stream(names.work, {names.work_subject()}, true); !s.is_ok()) return s;
+  if (Status s = js.ensure_stream(names.results, {names.results + ".>"}, false); !s.is_ok()) return s;
+  jsConsumerConfig config;
+  jsConsumerConfig_Init(&config);
+  config.Durable = kConsumer;
+  config.AckPolicy = js_AckExplicit;
+  config.AckWait = ack_wait_ms * 1'000'000;  // ns
+  config.MaxDeliver = -1;
+  config.MaxAckPending = 10'000;
+  jsConsumerInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus ns = js_AddConsumer(&info, js.context(), names.work.c_str(), &config, nullptr, &jerr);
+  if (ns != NATS_OK) {
+    return Status::io_error(fmt::format("creating the work queue's consumer on {}: {} (JetStream error {})", js.url(),
+                                        natsStatus_GetText(ns), static_cast<int>(jerr)));
+  }
+  jsConsumerInfo_Destroy(info);
+
+  Json segments = Json::array();
+  for (const Segment& segment : plan->segments) segments.push_back(Json::array({segment.from, segment.to}));
+  const Json plan_json{{"plan", plan->id},
+                       {"head_seq", plan->head_seq},
+                       {"head_chain", to_hex(plan->head_chain)},
+                       {"ack_wait_ms", ack_wait_ms},
+                       {"formats", plan->formats},
+                       {"segments", segments}};
+  if (Status s = js.put_blob(names.results, plan_prefix(names), plan_json.dump()); !s.is_ok()) return s;
+  for (const Segment& segment : plan->segments) {
+    const std::string item = segment_json(plan->id, segment).dump();
+    if (Status s = js.publish_async(names.work_subject(), item, plan->id + "." + std::to_string(segment.index)); !s.is_ok()) {
+      return s;
+    }
+  }
+  return js.publish_complete();
+}
+
+Status read_plan(JetStream& js, const StreamNames& names, Plan* plan, int64_t* ack_wait_ms) {
+  std::string text;
+  Status s = js.read_blob(names.results, plan_prefix(names), &text);
+  if (s.code() == Status::Code::NotFound) return Status::not_found("no audit plan for stream " + names.records + ": run audit-plan first");
+  if (!s.is_ok()) return s;
+  try {
+    const Json json = Json::parse(text);
+    plan->id = json.at("plan").get<std::string>();
+    plan->head_seq = json.at("head_seq").get<uint64_t>();
+    if (!parse_hash(json.at("head_chain").get<std::string>(), &plan->head_chain)) throw std::runtime_error("head_chain");
+    if (ack_wait_ms != nullptr) *ack_wait_ms = json.at("ack_wait_ms").get<int64_t>();
+    plan->formats = json.at("formats").get<std::vector<std::string>>();
+    plan->segments.clear();
+    for (const Json& segment : json.at("segments")) {
+      plan->segments.push_back(Segment{static_cast<uint32_t>(plan->segments.size()), segment.at(0).get<uint64_t>(),
+                                       segment.at(1).get<uint64_t>()});
+    }
+  } catch (const std::exception& e) {
+    return Status::corruption("the audit plan does not decode: " + std::string(e.what()));
+  }
+  return Status::ok();
+}
+
+Status read_plan(JetStream& js, const StreamNames& names, Plan* plan) { return read_plan(js, names, plan, nullptr); }
+
+Status run_worker(JetStream& js, const StreamNames& names, const WorkerOptions& options, WorkerReport* report) {
+  *report = WorkerReport{};
+  natsSubscription* sub = nullptr;
+  jsSubOptions sub_options;
+  jsSubOptions_Init(&sub_options);
+  sub_options.Stream = names.work.c_str();
+  sub_options.Consumer = kConsumer;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus ns = js_PullSubscribe(&sub, js.context(), names.work_subject().c_str(), kConsumer, nullptr, &sub_options, &jerr);
+  if (ns != NATS_OK) {
+    if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr || ns == NATS_NOT_FOUND) {
+      return Status::not_found(fmt::format("no audit work queue for stream {} on {}: run audit-plan first", names.records, js.url()));
+    }
+    return Status::io_error(fmt::format("subscribing to the work queue on {}: {}", js.url(), natsStatus_GetText(ns)));
+  }
+  Plan plan;
+  int64_t ack_wait_ms = 30'000;
+  Status result = Status::ok();
+  while (options.max_segments == 0 || report->segments < options.max_segments) {
+    natsMsgList list{};
+    ns = natsSubscription_Fetch(&list, sub, 1, 250, &jerr);
+    if (ns == NATS_TIMEOUT) {
+      // Done when nothing is queued and no other worker holds a segment (a
+      // held segment comes back to the queue if its worker dies).
+      jsConsumerInfo* info = nullptr;
+      ns = js_GetConsumerInfo(&info, js.context(), names.work.c_str(), kConsumer, nullptr, &jerr);
+      if (ns != NATS_OK) {
+        result = Status::io_error(fmt::format("the work queue on {}: {}", js.url(), natsStatus_GetText(ns)));
+        break;
+      }
+      const bool done = info->NumPending == 0 && info->NumAckPending == 0;
+      jsConsumerInfo_Destroy(info);
+      if (done) break;
+      continue;
+    }
+    if (ns != NATS_OK) {
+      result = Status::io_error(fmt::format("fetching from the work queue on {}: {}", js.url(), natsStatus_GetText(ns)));
+      break;
+    }
+    for (int i = 0; i < list.Count && result.is_ok(); ++i) {
+      natsMsg* work = list.Msgs[i];
+      Segment segment;
+      std::string item_plan;
+      try {
+        const Json item = Json::parse(std::string_view(natsMsg_GetData(work), natsMsg_GetDataLength(work)));
+        item_plan = item.at("plan").get<std::string>();
+        segment = Segment{item.at("segment").get<uint32_t>(), item.at("from").get<uint64_t>(), item.at("to").get<uint64_t>()};
+      } catch (const std::exception& e) {
+        natsMsg_Term(work, nullptr);
+        std::fprintf(stderr, "audit-worker: a work item that does not decode, dropped: %s\n", e.what());
+        continue;
+      }
+      if (item_plan != plan.id) {
+        if (Status s = read_plan(js, names, &plan, &ack_wait_ms); !s.is_ok()) {
+          result = s;
+          break;
+        }
+      }
+      if (item_plan != plan.id) {  // left over from an earlier plan
+        natsMsg_AckSync(work, nullptr, nullptr);
+        continue;
+      }
+      std::fprintf(stderr, "audit-worker: segment %u (seq %llu..%llu) taken\n", segment.index,
+                   static_cast<unsigned long long>(segment.from), static_cast<unsigned long long>(segment.to));
+      SegmentResult segment_result;
+      result = audit_segment(js, names, plan.id, segment, plan, work, ack_wait_ms, options.stall_at,
+                             options.progress, &segment_result);
+      if (!result.is_ok()) break;
+      result = js.put_blob(names.results, results_prefix(names, plan.id, segment.index), encode_result(segment_result));
+      if (!result.is_ok()) break;
+      // Acked only once the result is stored: a worker that dies before this
+      // line leaves the segment to be redelivered after the ack wait.
+      if (ns = natsMsg_AckSync(work, nullptr, &jerr); ns != NATS_OK) {
+        std::fprintf(stderr, "audit-worker: segment %u: the ack failed (%s); it will be redelivered\n", segment.index,
+                     natsStatus_GetText(ns));
+      }
+      ++report->segments;
+      report->events += segment.to - segment.from + 1;
+      std::fprintf(stderr, "audit-worker: segment %u done%s\n", segment.index,
+                   segment_result.header.value("ok", false) ? "" : " (it failed its checks: see audit-join)");
+    }
+    natsMsgList_Destroy(&list);
+    if (!result.is_ok()) break;
+  }
+  natsSubscription_Destroy(sub);
+  return result;
+}
+
+Status join_audit(JetStream& js, const StreamNames& names, const std::string& format, JoinOutput* output,
+                  std::string* problem) {
+  *output = JoinOutput{};
+  problem->clear();
+  Plan plan;
+  if (Status s = read_plan(js, names, &plan); !s.is_ok()) return s;
+  if (!plan.has_format(format)) {
+    std::string made;
+    for (const std::string& f : plan.formats) made += (made.empty() ? "" : ",") + f;
+    return Status::invalid_argument(fmt::format("--format {}: the plan's workers made {} only (audit-plan --formats)", format, made));
+  }
+  if (format == "csv") output->pieces.push_back(audit_csv_header() + "\n");
+  AuditSummary summary;
+  ReplayCounts counts;
+  Hash chain{}, state{};
+  std::string final_state;
+  size_t missing = 0;
+  std::string first_missing;
+  for (const Segment& segment : plan.segments) {
+    const std::string where =
+        fmt::format("segment {} (seq {}..{})", segment.index, segment.from, segment.to);
+    std::string blob;
+    Status s = js.read_blob(names.results, results_prefix(names, plan.id, segment.index), &blob);
+    if (s.code() == Status::Code::NotFound) {
+      if (missing++ == 0) first_missing = where;
+      continue;
+    }
+    if (s.code() == Status::Code::Corruption) {
+      *problem = where + ": " + s.message();
+      return Status::ok();
+    }
+    if (!s.is_ok()) return s;
+    if (missing != 0) continue;  // reported below; no output either way
+    SegmentResult result;
+    if (Status d = decode_result(blob, &result, where); !d.is_ok()) {
+      *problem = d.message();
+      return Status::ok();
+    }
+    try {
+      const Json& h = result.header;
+      if (h.at("plan") != plan.id || h.at("segment") != segment.index || h.at("from") != segment.from ||
+          h.at("to") != segment.to) {
+        *problem = where + ": the result is that of another segment (" + segment_json(h.at("plan"), Segment{h.at("segment"), h.at("from"), h.at("to")}).dump() + ")";
+        return Status::ok();
+      }
+      if (!h.at("ok").get<bool>()) {
+        *problem = where + ": " + h.at("error").get<std::string>();
+        return Status::ok();
+      }
+      Hash start_chain{}, end_chain{}, start_hash{}, end_hash{};
+      if (!parse_hash(h.at("start_chain"), &start_chain) || !parse_hash(h.at("end_chain"), &end_chain) ||
+          !parse_hash(h.at("end_hash"), &end_hash) ||
+          (segment.from > 1 && !parse_hash(h.at("start_hash"), &start_hash))) {
+        *problem = where + ": a hash in the result does not decode";
+        return Status::ok();
+      }
+      if (start_chain != chain) {
+        *problem = fmt::format("{}: does not join the previous segment at seq {}: chain({}) is {} here, {} there", where,
+                               segment.from, segment.from - 1, to_hex(start_chain), to_hex(chain));
+        return Status::ok();
+      }
+      if (segment.from > 1 && start_hash != state) {
+        *problem = fmt::format("{}: its start snapshot at seq {} has state hash {}, the previous segment ended at {}", where,
+                               segment.from - 1, to_hex(start_hash), to_hex(state));
+        return Status::ok();
+      }
+      if (h.at("start_applied").get<uint64_t>() != counts.applied || h.at("start_rejected").get<uint64_t>() != counts.rejected) {
+        *problem = fmt::format("{}: its start snapshot at seq {} counts {} applied and {} rejected events, the segments before {} and {}",
+                               where, segment.from - 1, h.at("start_applied").get<uint64_t>(),
+                               h.at("start_rejected").get<uint64_t>(), counts.applied, counts.rejected);
+        return Status::ok();
+      }
+      uint64_t previous = segment.from - 1;
+      const auto seqs = h.at("audit_seqs").get<std::vector<uint64_t>>();
+      for (uint64_t seq : seqs) {
+        if (seq <= previous || seq > segment.to) {
+          *problem = fmt::format("{}: audit record seq {} {}", where, seq,
+                                 seq == previous ? "duplicated" : seq > segment.to ? "outside the segment" : "out of order");
+          return Status::ok();
+        }
+        previous = seq;
+      }
+      if ((plan.has_format("jsonl") && count_lines(result.jsonl) != seqs.size()) ||
+          (plan.has_format("csv") && count_lines(result.csv) != seqs.size())) {
+        *problem = fmt::format("{}: {} audit records but {} JSON and {} CSV lines", where, seqs.size(),
+                               count_lines(result.jsonl), count_lines(result.csv));
+        return Status::ok();
+      }
+      const uint64_t applied = h.at("applied").get<uint64_t>(), rejected = h.at("rejected").get<uint64_t>();
+      if (applied + rejected != segment.to - segment.from + 1) {
+        *problem = fmt::format("{}: {} events counted for {} seqs", where, applied + rejected, segment.to - segment.from + 1);
+        return Status::ok();
+      }
+      counts.applied += applied;
+      counts.rejected += rejected;
+      add_summary_json(summary, h.at("summary"));
+      chain = end_chain;
+      state = end_hash;
+    } catch (const std::exception& e) {
+      *problem = where + ": the result header does not decode: " + e.what();
+      return Status::ok();
+    }
+    if (format == "jsonl") output->pieces.push_back(std::move(result.jsonl));
+    if (format == "csv") output->pieces.push_back(std::move(result.csv));
+    if (segment.to == plan.head_seq) final_state = std::move(result.final_state);
+    ++output->segments;
+  }
+  if (missing != 0) {
+    *problem = fmt::format("{} of {} segments have no result yet, the first {}: run audit-worker", missing,
+                           plan.segments.size(), first_missing);
+    return Status::ok();
+  }
+  if (chain != plan.head_chain) {
+    *problem = fmt::format("the last segment ends at chain {}, the plan's head (seq {}) is {}", to_hex(chain),
+                           plan.head_seq, to_hex(plan.head_chain));
+    return Status::ok();
+  }
+  if (format == "summary") {
+    State final;
+    try {
+      final = decode_state(final_state);
+    } catch (const std::exception& e) {
+      *problem = fmt::format("the final state (seq {}) does not decode: {}", plan.head_seq, e.what());
+      return Status::ok();
+    }
+    if (state_hash(final) != state) {
+      *problem = fmt::format("the final state (seq {}) does not hash to the last segment's end hash", plan.head_seq);
+      return Status::ok();
+    }
+    std::string text = fmt::format("events               {} ({} applied, {} rejected)\n", counts.applied + counts.rejected,
+                                   counts.applied, counts.rejected);
+    text += fmt::format("accounts             {}\n", final.accounts.size());
+    text += summary.to_text(final, state);
+    output->pieces.push_back(std::move(text));
+  }
+  return Status::ok();
+}
+
+}  // namespace liql::cluster
