@@ -17,6 +17,7 @@
 #include "engine/int.h"
 #include "engine/types.h"
 #include "schemas/sha256.h"
+#include "schemas/status.h"
 
 namespace liql {
 
@@ -31,7 +32,7 @@ inline constexpr AssetId kQuoteAsset = 0;
 
 struct Levels {
   Int init, target, maint;
-  const Int& at(Level level) const;
+  const Int& at(Level level) const;  // REQUIRES level != Level::Equity (LIQL_ASSERT)
   bool operator==(const Levels&) const = default;
 };
 
@@ -151,6 +152,7 @@ struct State {
 };
 
 // The account created next gets index order.size(); see Machine's journal.
+// Creates nothing when it throws (std::bad_alloc).
 Account& create_account(State& state, AccountId id);
 
 Sums account_sums(const Account& account);
@@ -165,8 +167,11 @@ inline constexpr std::string_view kSnapshotTag = "LIQL-SNAPSHOT-2";
 // What the snapshots of v1 started with: derived data v2 cannot use.
 inline constexpr std::string_view kPreV2SnapshotTag = "LIQL-STATE-1";
 std::string encode_state(const State& state);
-// Throws std::runtime_error naming what is wrong when `bytes` is not a valid
-// encoding (an older snapshot version is named as such).
-State decode_state(std::string_view bytes);
+// The state, or Corruption naming what is wrong when `bytes` is not a valid
+// encoding (an older snapshot version is named as such) or not a state the
+// machine could be in (engine/params.h's rules, prices > 0, no price published
+// after the state's ts, …): a forged snapshot never reaches the engine's
+// assertions. Internal only when memory is exhausted. The caller adds the seq.
+Result<State> decode_state(std::string_view bytes);
 
 }  // namespace liql
