@@ -1012,6 +1012,14 @@ Status Machine::run(const fb::Event& event, uint64_t seq, bool keeper, Outcome* 
   // SPEC §3: refused at the input boundary, and so never in a log (the ledger
   // refuses to append it and reports it as corruption when read). An event
   // built by hand must not store a price from the future either.
+  // The log's rule (the ledger and the input boundary enforce it): ts never
+  // decreases. Held here too, it keeps every stored publish_ts ≤ state().ts,
+  // which ages and decode_state rely on.
+  if (event.ts() < state_.ts) {
+    return Status::invalid_argument("seq " + std::to_string(seq) + ": ts " + std::to_string(event.ts()) +
+                                    " is before the state's ts " + std::to_string(state_.ts) +
+                                    " (ts never decreases)");
+  }
   if (event.body_type() == fb::Body::Price && event.body_as_Price()->publish_ts() > event.ts()) {
     return Status::invalid_argument("seq " + std::to_string(seq) + ": price publish_ts " +
                                     std::to_string(event.body_as_Price()->publish_ts()) + " is after the event's ts " +

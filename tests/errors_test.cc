@@ -193,6 +193,25 @@ TEST(PublishTs, TheMachineRefusesAPricePublishedAfterItsTs) {
   EXPECT_EQ(machine.state().seq, 5u);
 }
 
+// Nor an event before the state's ts (the log's rule, which keeps every stored
+// publish_ts ≤ the state's ts): a price at ts 999 after one at 1000 would
+// leave a state decode_state refuses.
+TEST(PublishTs, TheMachineRefusesAnEventBeforeTheStatesTs) {
+  const std::vector<std::string> events = spec8_events();
+  Machine machine;
+  Outcome outcome;
+  for (size_t i = 0; i < 5; ++i) ASSERT_TRUE(machine.apply(event_of(events[i]), i + 1, &outcome).is_ok());
+  ASSERT_EQ(machine.state().ts, 1000u);
+  const State before = machine.state();
+  flatbuffers::FlatBufferBuilder builder;
+  builder.Finish(fb::CreateEvent(builder, 999, fb::Body::Price,
+                                 fb::CreatePriceDirect(builder, flatbuffers::nullopt, 1, "2000", 999).Union()));
+  const Status s = machine.apply(*flatbuffers::GetRoot<fb::Event>(builder.GetBufferPointer()), 6, &outcome);
+  EXPECT_EQ(s.code(), Status::Code::InvalidArgument);
+  EXPECT_EQ(s.message(), "seq 6: ts 999 is before the state's ts 1000 (ts never decreases)");
+  EXPECT_TRUE(machine.state() == before);
+}
+
 State spec8_state() {
   MemoryRun run;
   InputError error;
