@@ -25,8 +25,8 @@ class Machine {
   // Not OK: nothing happened, the state is exactly as it was (seq and ts
   // included) and *outcome is untouched:
   //   InvalidArgument: an event no log can hold, given through this API: a
-  //     price whose publish_ts is after its ts (SPEC §3 refuses it at the
-  //     input boundary; the ledger refuses to append it).
+  //     ts before state().ts, or a price whose publish_ts is after its ts
+  //     (the input boundary and the ledger refuse both).
   //   Internal: a step threw what no rule expects (a bug such as a
   //     std::out_of_range, std::bad_alloc); the message names seq, the event
   //     type and the exception. The machine may be used on, from that state.
