@@ -293,6 +293,8 @@ int run_verify(const std::string& db) {
   if (Status s = open_ledger(db, false, false, &ledger); !s.is_ok()) return fail(s.to_string());
   VerifyReport report;
   if (Status s = verify(*ledger, &report, kProgressEvery); !s.is_ok()) {
+    // A machine that could not process an event is no finding about the ledger (3, not 1).
+    if (s.code() == Status::Code::Internal) return fail(s.to_string());
     return check_failed("verify failed: " + s.to_string());
   }
   const std::string old = report.old_snapshots == 0
@@ -420,6 +422,7 @@ int run_whatif_cmd(const std::string& db, const WhatIfFlags& flags) {
   if (options.series) {
     std::error_code ec;
     std::filesystem::create_directories(flags.series_dir, ec);
+    if (ec) return fail("cannot create " + flags.series_dir + ": " + ec.message());
     for (const VariantResult& variant : result.variants) {
       const std::string path = (std::filesystem::path(flags.series_dir) / series_file_name(variant)).string();
       std::ofstream out(path, std::ios::binary);

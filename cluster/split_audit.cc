@@ -186,7 +186,8 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
       std::fprintf(stderr, "audit-worker: stalled at seq %llu (--test-stall-at)\n", static_cast<unsigned long long>(stall_at));
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
     }
-    const Outcome outcome = machine.apply(*record.event, record.seq);
+    Outcome outcome;
+    if (Status s = machine.apply(*record.event, record.seq, &outcome); !s.is_ok()) return data_failure(s);
     (outcome.applied() ? counts.applied : counts.rejected) += 1;
     hasher.touch(outcome.touched);
     if (outcome.audit) {
@@ -545,21 +546,19 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
     return Status::ok();
   }
   if (format == "summary") {
-    State final;
-    try {
-      final = decode_state(final_state);
-    } catch (const std::exception& e) {
-      *problem = fmt::format("the final state (seq {}) does not decode: {}", plan.head_seq, e.what());
+    Result<State> final = decode_state(final_state);
+    if (!final.is_ok()) {
+      *problem = fmt::format("the final state (seq {}) does not decode: {}", plan.head_seq, final.status().message());
       return Status::ok();
     }
-    if (state_hash(final) != state) {
+    if (state_hash(final.value()) != state) {
       *problem = fmt::format("the final state (seq {}) does not hash to the last segment's end hash", plan.head_seq);
       return Status::ok();
     }
     std::string text = fmt::format("events               {} ({} applied, {} rejected)\n", counts.applied + counts.rejected,
                                    counts.applied, counts.rejected);
-    text += fmt::format("accounts             {}\n", final.accounts.size());
-    text += summary.to_text(final, state);
+    text += fmt::format("accounts             {}\n", final.value().accounts.size());
+    text += summary.to_text(final.value(), state);
     output->pieces.push_back(std::move(text));
   }
   return Status::ok();

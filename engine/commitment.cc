@@ -4,6 +4,7 @@
 #include <bit>
 
 #include "engine/encoding.h"
+#include "schemas/assert.h"
 #include "schemas/formats.h"
 
 namespace liql {
@@ -41,11 +42,11 @@ std::string globals_input(const State& state, AssetHash asset_hash, MarketHash m
   bytes.reserve(64 + 32 * (state.assets.size() + state.markets.size() + state.funds.size()) + 200);
   ByteWriter w(bytes);
   w.bytes(kGlobalsTag);
-  w.u32(static_cast<uint32_t>(state.assets.size()));
+  w.count(state.assets.size());
   for (const auto& entry : state.assets) append_hash(bytes, asset_hash(entry.first, entry.second));
-  w.u32(static_cast<uint32_t>(state.markets.size()));
+  w.count(state.markets.size());
   for (const auto& entry : state.markets) append_hash(bytes, market_hash(entry.first, entry.second));
-  w.u32(funds_record_count(state));
+  w.count(funds_record_count(state));
   for (const auto& entry : state.funds) {
     if (!entry.second.is_zero()) append_hash(bytes, funds_hash(entry.first, entry.second));
   }
@@ -176,8 +177,9 @@ namespace {
 
 __extension__ typedef unsigned __int128 U128;
 
-// magnitude += other; std::overflow_error when the sum reaches 2^255 (it
-// would not fit the 32-byte two's complement of SPEC §7.1).
+// magnitude += other. REQUIRES the sum stays below 2^255 (LIQL_ASSERT): every
+// node's sums are at most the root's, the totals the machine keeps below it
+// (docs/DECISIONS.md, "The commitment's totals must fit").
 void add_limbs(uint64_t (&into)[4], const uint64_t (&other)[4]) {
   U128 carry = 0;
   for (int i = 0; i < 4; ++i) {
@@ -185,7 +187,7 @@ void add_limbs(uint64_t (&into)[4], const uint64_t (&other)[4]) {
     into[i] = static_cast<uint64_t>(carry);
     carry >>= 64;
   }
-  if (carry != 0 || (into[3] >> 63) != 0) throw std::overflow_error("commitment sums beyond 2^255 − 1");
+  LIQL_ASSERT(carry == 0 && (into[3] >> 63) == 0, "commitment sums below 2^255 (the machine keeps the totals so)");
 }
 
 void append_be(std::string& out, const uint64_t (&limbs)[4]) {
@@ -246,7 +248,7 @@ Commitment::Node Commitment::leaf(AccountId id, const Account& account) {
 }
 
 void Commitment::append_sums(std::string& out, const PackedSums& sums) {
-  ByteWriter(out).u32(static_cast<uint32_t>(sums.size()));
+  ByteWriter(out).count(sums.size());
   for (const SumEntry& entry : sums) {
     ByteWriter(out).u32(entry.asset);
     append_be(out, entry.credit);

@@ -1,6 +1,9 @@
 #include "engine/encoding.h"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "schemas/assert.h"
 
 namespace liql {
 
@@ -22,8 +25,13 @@ void ByteWriter::integer(const Int& value) {
   out_.append(reinterpret_cast<const char*>(bytes), 32);
 }
 
+void ByteWriter::count(size_t value) {
+  LIQL_ASSERT(value <= UINT32_MAX, "a count or length is encoded only once it fits u32");
+  u32(static_cast<uint32_t>(value));
+}
+
 void ByteWriter::text(std::string_view value) {
-  u32(static_cast<uint32_t>(value.size()));
+  count(value.size());
   out_.append(value);
 }
 
@@ -158,12 +166,12 @@ void encode_protocol_record(const Protocol& protocol, std::string& out) {
 void encode_account_record(AccountId id, const Account& account, std::string& out) {
   ByteWriter w(out);
   w.u64(id);
-  w.u32(static_cast<uint32_t>(account.balances.size()));
+  w.count(account.balances.size());
   for (const auto& [asset, amount] : account.balances) {
     w.u32(asset);
     w.integer(amount);
   }
-  w.u32(static_cast<uint32_t>(account.positions.size()));
+  w.count(account.positions.size());
   for (const auto& [market, position] : account.positions) {
     w.u32(market);
     w.integer(position.base);
@@ -171,14 +179,14 @@ void encode_account_record(AccountId id, const Account& account, std::string& ou
   }
 }
 
-uint32_t funds_record_count(const State& state) {
-  return static_cast<uint32_t>(
+size_t funds_record_count(const State& state) {
+  return static_cast<size_t>(
       std::count_if(state.funds.begin(), state.funds.end(), [](const auto& entry) { return !entry.second.is_zero(); }));
 }
 
 void encode_sums(const Sums& sums, std::string& out) {
   ByteWriter w(out);
-  w.u32(static_cast<uint32_t>(sums.size()));
+  w.count(sums.size());
   for (const auto& [asset, sum] : sums) {
     w.u32(asset);
     w.integer(sum.credit);

@@ -18,8 +18,13 @@ class ByteWriter {
   void u8(uint8_t value) { out_.push_back(static_cast<char>(value)); }
   void u32(uint32_t value);
   void u64(uint64_t value);
-  void integer(const Int& value);  // throws std::overflow_error outside 32-byte two's complement
-  void text(std::string_view value);
+  // A count or a length as u32; REQUIRES value ≤ 2^32 − 1 (LIQL_ASSERT: ids
+  // are u32, and a FlatBuffer, where every text comes from, is below 2 GiB).
+  void count(size_t value);
+  // Throws std::overflow_error outside 32-byte two's complement (never for a
+  // value of the state, which stored() keeps in range; a proof's sums may be).
+  void integer(const Int& value);
+  void text(std::string_view value);  // u32 length (count()) + bytes
   void levels(const Levels& value);
   void oracle(const Oracle& value);
   void bytes(std::string_view value) { out_.append(value); }
@@ -29,7 +34,8 @@ class ByteWriter {
 };
 
 // Reads what ByteWriter wrote; throws std::runtime_error naming `what` when
-// the input is truncated or a flag is not 0/1.
+// the input is truncated or a flag is not 0/1 (decode_state, the one caller,
+// turns it into a Corruption status).
 class ByteReader {
  public:
   explicit ByteReader(std::string_view in) : in_(in) {}
@@ -57,7 +63,7 @@ void encode_protocol_record(const Protocol& protocol, std::string& out);
 void encode_account_record(AccountId id, const Account& account, std::string& out);
 void encode_sums(const Sums& sums, std::string& out);
 // The number of FundsRecords: the assets with a non-zero fund.
-uint32_t funds_record_count(const State& state);
+size_t funds_record_count(const State& state);
 
 // The inverses, for snapshots; each checks what the encoding itself
 // guarantees (ascending ids, no zero balance, no empty position, …).

@@ -2,6 +2,12 @@
 // Valuation and health (SPEC §1.1, §3). Every term is exact and rounded once,
 // against the account: token terms and notionals toward −∞, margin
 // requirements toward +∞.
+//
+// On failure: a value beyond Int (a huge balance at a huge price) throws
+// std::overflow_error (or std::range_error from a narrowing), which the
+// machine turns into ARITHMETIC_OVERFLOW and the views (account, risk, keeper
+// index) into "not computable"; these are engine-internal, never a library
+// boundary. A missing price where one is REQUIRED is a std::out_of_range.
 
 #include <optional>
 

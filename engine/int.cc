@@ -258,19 +258,36 @@ const Int& pow10(unsigned exponent) { return int_powers().at(exponent); }
 const Wide& pow10_wide(unsigned exponent) { return wide_powers().at(exponent); }
 const Int& wad() { return pow10(18); }
 
-Int fdiv(const Int& dividend, const Int& divisor) { return floor_div(dividend, divisor); }
-Int cdiv(const Int& dividend, const Int& divisor) { return ceil_div(dividend, divisor); }
-Wide fdiv(const Wide& dividend, const Wide& divisor) { return floor_div(dividend, divisor); }
-Wide cdiv(const Wide& dividend, const Wide& divisor) { return ceil_div(dividend, divisor); }
+// Every divisor of the engine is a constant, a listing parameter (lot_size > 0,
+// powers of ten of bounded decimals) or built from prices (> 0): the event
+// parsers and decode_state refuse anything else, so a divisor ≤ 0 here is a bug.
+Int fdiv(const Int& dividend, const Int& divisor) {
+  LIQL_ASSERT(divisor.sign() > 0, "fdiv: divisor > 0");
+  return floor_div(dividend, divisor);
+}
+Int cdiv(const Int& dividend, const Int& divisor) {
+  LIQL_ASSERT(divisor.sign() > 0, "cdiv: divisor > 0");
+  return ceil_div(dividend, divisor);
+}
+Wide fdiv(const Wide& dividend, const Wide& divisor) {
+  LIQL_ASSERT(divisor.sign() > 0, "fdiv: divisor > 0");
+  return floor_div(dividend, divisor);
+}
+Wide cdiv(const Wide& dividend, const Wide& divisor) {
+  LIQL_ASSERT(divisor.sign() > 0, "cdiv: divisor > 0");
+  return ceil_div(dividend, divisor);
+}
 
 Int narrow(const Wide& value) { return Int(value); }
 
 Int muldiv_floor(const Int& a, const Int& b, const Int& c) {
+  LIQL_ASSERT(c.sign() > 0, "muldiv_floor: divisor > 0");
   if (auto fast = muldiv_small(a, b, c, Round::Floor)) return *fast;
   return narrow(floor_div(Wide(a) * Wide(b), Wide(c)));
 }
 
 Int muldiv_ceil(const Int& a, const Int& b, const Int& c) {
+  LIQL_ASSERT(c.sign() > 0, "muldiv_ceil: divisor > 0");
   if (auto fast = muldiv_small(a, b, c, Round::Ceil)) return *fast;
   return narrow(ceil_div(Wide(a) * Wide(b), Wide(c)));
 }
@@ -418,6 +435,7 @@ Int from_limbs(const uint64_t (&limbs)[4]) {
 }
 
 Wide divide(const Wide& num, const Wide& den, Rounding rounding) {
+  LIQL_ASSERT(den.sign() > 0, "divide: den > 0");
   switch (rounding) {
     case Rounding::Floor:
       return fdiv(num, den);
@@ -443,6 +461,8 @@ std::string fixed_decimal(const Wide& num, const Wide& den, unsigned digits, Rou
 }
 
 int compare_fractions(Wide a, Wide b, Wide c, Wide d) {
+  LIQL_ASSERT(a.sign() >= 0 && c.sign() >= 0, "compare_fractions: numerators ≥ 0");
+  LIQL_ASSERT(b.sign() > 0 && d.sign() > 0, "compare_fractions: denominators > 0");
   // Compare the integer parts; when they are equal, a/b vs c/d has the sign of
   // (a mod b)/b vs (c mod d)/d, which is that of d/(c mod d) vs b/(a mod b).
   // The denominators shrink like Euclid's: a few steps.

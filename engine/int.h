@@ -21,18 +21,21 @@ using Wide = boost::multiprecision::checked_int512_t;
 
 inline constexpr uint64_t kWad = 1'000'000'000'000'000'000ULL;  // 10^18
 
-// 10^exponent; REQUIRES exponent ≤ 76 for Int, ≤ 153 for Wide.
+// 10^exponent; REQUIRES exponent ≤ 76 for Int, ≤ 153 for Wide (std::out_of_range
+// otherwise: decimals are bounded by the listing rules, engine/params.h).
 const Int& pow10(unsigned exponent);
 const Wide& pow10_wide(unsigned exponent);
 const Int& wad();
 
-// Division with the rounding stated at the call site. REQUIRES divisor > 0.
+// Division with the rounding stated at the call site. REQUIRES divisor > 0
+// (LIQL_ASSERT: every divisor the engine forms is > 0 by construction).
 Int fdiv(const Int& dividend, const Int& divisor);  // ⌊a/b⌋, toward −∞
 Int cdiv(const Int& dividend, const Int& divisor);  // ⌈a/b⌉, toward +∞
 Wide fdiv(const Wide& dividend, const Wide& divisor);
 Wide cdiv(const Wide& dividend, const Wide& divisor);
 
-// ⌊a·b/c⌋ and ⌈a·b/c⌉ with the product formed exactly in 512 bits. REQUIRES c > 0.
+// ⌊a·b/c⌋ and ⌈a·b/c⌉ with the product formed exactly in 512 bits. REQUIRES c > 0
+// (LIQL_ASSERT); throws std::overflow_error when the result does not fit Int.
 // When |a·b| < 2^127 and c < 2^127 the same result comes from native 128-bit
 // arithmetic (docs/PERFORMANCE.md): no overflow is possible there either way.
 Int muldiv_floor(const Int& a, const Int& b, const Int& c);
@@ -67,7 +70,8 @@ Int abs(const Int& value);
 bool fits_twos_complement_256(const Int& value);
 const Int& stored(const Int& value);
 
-// 32-byte big-endian two's complement. REQUIRES fits_twos_complement_256(value).
+// 32-byte big-endian two's complement. REQUIRES fits_twos_complement_256(value)
+// (LIQL_ASSERT: the state holds only values that do, see stored()).
 void encode_be32(const Int& value, uint8_t out[32]);
 Int decode_be32(const uint8_t in[32]);
 
@@ -93,7 +97,7 @@ Int from_limbs(const uint64_t (&limbs)[4]);
 
 enum class Rounding : uint8_t { Floor, Ceil, TowardZero };
 
-// num / den rounded to an integer as stated. REQUIRES den > 0.
+// num / den rounded to an integer as stated. REQUIRES den > 0 (LIQL_ASSERT).
 Wide divide(const Wide& num, const Wide& den, Rounding rounding);
 // An integer count of 10^-digits as a decimal with exactly `digits`
 // fractional digits: (−1234567, 4) → "-123.4567", (15·10^20, 18) →
@@ -101,11 +105,11 @@ Wide divide(const Wide& num, const Wide& den, Rounding rounding);
 std::string fixed_units(const Wide& units, unsigned digits);
 // num / den as a decimal with exactly `digits` fractional digits, the last one
 // rounded as stated; a nonzero value keeps its sign even when every digit
-// rounds to 0 ("-0.0000"). REQUIRES den > 0; throws std::overflow_error when
+// rounds to 0 ("-0.0000"). REQUIRES den > 0 (LIQL_ASSERT); throws std::overflow_error when
 // num · 10^digits exceeds Wide.
 std::string fixed_decimal(const Wide& num, const Wide& den, unsigned digits, Rounding rounding);
 // a/b against c/d exactly, without forming a·d or c·b (nothing can overflow):
-// −1, 0 or +1. REQUIRES a, c ≥ 0 and b, d > 0.
+// −1, 0 or +1. REQUIRES a, c ≥ 0 and b, d > 0 (LIQL_ASSERT).
 int compare_fractions(Wide a, Wide b, Wide c, Wide d);
 
 }  // namespace liql

@@ -5,14 +5,17 @@
 
 #include "engine/health.h"
 #include "engine/outcome.h"
+#include "schemas/assert.h"
 
 namespace liql {
 
 // k* = lower_bound over [1, count] by exactly the binary search of SPEC §5.1:
 //   lo = 1, hi = count; while lo < hi { mid = lo + (hi − lo) / 2; ok(mid) ? hi = mid : lo = mid + 1 }
-// REQUIRES count ≥ 1. ok need not be monotonic; the result is what this search gives.
+// REQUIRES count ≥ 1 (LIQL_ASSERT: callers search over a non-empty position or
+// a cap ≥ 1). ok need not be monotonic; the result is what this search gives.
 template <typename Predicate>
 Int lower_bound_search(const Int& count, Predicate ok) {
+  LIQL_ASSERT(count.sign() > 0, "lower_bound_search: count ≥ 1");
   Int lo = 1;
   Int hi = count;
   while (lo < hi) {
@@ -65,7 +68,8 @@ struct Seizure {
 Seizure token_seizure(const State& state, AssetId liability, AssetId collateral, const Int& repay);
 // cap = min(|b_L|, r_max_C) with r_max_C the largest r whose ⌈seize_exact⌉ ≤ b_C.
 Int token_repay_cap(const State& state, const Account& account, AssetId liability, AssetId collateral);
-// r*: the smallest repay in [1, cap] after which H_target ≥ 0 (cap when none). REQUIRES cap ≥ 1.
+// r*: the smallest repay in [1, cap] after which H_target ≥ 0 (cap when none). REQUIRES cap ≥ 1
+// (LIQL_ASSERT).
 Int token_required(const State& state, const Account& account, AssetId liability, AssetId collateral,
                    const Int& cap);
 

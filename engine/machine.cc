@@ -3,6 +3,8 @@
 #include <boost/container/small_vector.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -11,6 +13,7 @@
 #include "engine/liquidation.h"
 #include "engine/params.h"
 #include "engine/policy.h"
+#include "schemas/event_types.h"
 
 namespace liql {
 namespace {
@@ -22,8 +25,13 @@ std::optional<Int> read_units(const flatbuffers::String* text, unsigned decimals
   return parse_units(text->string_view(), decimals);
 }
 
-#if LIQL_CHECK_INVARIANTS
-// SPEC §7.4, checked around every event in Debug builds (LIQL_CHECK_INVARIANTS):
+#ifndef LIQL_CHECK_INVARIANTS
+#define LIQL_CHECK_INVARIANTS 0
+#endif
+// Machine::set_invariant_checks; on from the start in Debug builds.
+std::atomic<bool> invariant_checks_on{LIQL_CHECK_INVARIANTS != 0};
+
+// SPEC §7.4, checked around every event when invariant checks are on:
 // what the accounts and the funds hold of an asset (balances, for the quote
 // asset also the positions' quote, insurance, treasury, less bad debt and the
 // observe-mode external bookings) changes only by what the event brought in
@@ -82,7 +90,6 @@ void check_invariants(const Holdings& before, const State& state, const fb::Even
     LIQL_ASSERT(after.base == before.base, "perp base: the change of a market's total base");
   }
 }
-#endif
 
 // Balances never keep a zero entry.
 void add_balance(Account& account, AssetId asset, const Int& delta) {
@@ -143,7 +150,12 @@ class Journal {
       return *account;
     }
     created_.push_back(id);
-    return create_account(state_, id);
+    try {
+      return create_account(state_, id);  // creates nothing when it throws
+    } catch (...) {
+      created_.pop_back();
+      throw;
+    }
   }
 
   // The account as it was before this event; nullptr when this event created it.
@@ -174,9 +186,15 @@ class Journal {
     return ids;
   }
 
+  // Governance and listing events change the protocol and the listings,
+  // outside any account: saved whole before such an event (a few per log, and
+  // the listings are small), so that rollback() restores them too.
+  void save_listings() { listings_.emplace(Listings{state_.protocol, state_.assets, state_.markets, state_.funds}); }
+
   // Counts this event's balance changes into State::totals; throws
   // std::overflow_error, changing nothing, when a total would no longer fit
-  // (SPEC §7.1). Only the balances that changed are looked at.
+  // (SPEC §7.1). Only the balances that changed are looked at. Once it
+  // returns, the event is committed: it is the last step that may throw.
   void update_totals() {
     boost::container::small_vector<std::pair<AssetId, SumPair>, 4> deltas;
     auto change = [&](AssetId asset, const Int& before, const Int& after) {
@@ -207,6 +225,8 @@ class Journal {
       stored(delta.credit);
       stored(delta.debit);
     }
+    // With the room reserved, storing below cannot throw: all totals or none.
+    state_.totals.reserve(state_.totals.size() + deltas.size());
     for (auto& [asset, pair] : deltas) {
       if (pair.credit.is_zero() && pair.debit.is_zero()) {
         state_.totals.erase(asset);
@@ -216,7 +236,16 @@ class Journal {
     }
   }
 
+  // Undoes the event; throws nothing (moves and erasures of what exists), so
+  // it may run after any exception a step threw.
   void rollback() {
+    if (listings_) {
+      state_.protocol = std::move(listings_->protocol);
+      state_.assets = std::move(listings_->assets);
+      state_.markets = std::move(listings_->markets);
+      state_.funds = std::move(listings_->funds);
+      listings_.reset();
+    }
     for (auto& [id, account] : saved_accounts_) state_.accounts.at(id) = std::move(account);
     // Created accounts took the last creation indices, in this order.
     for (AccountId id : created_) state_.accounts.erase(id);
@@ -236,10 +265,18 @@ class Journal {
     saved_accounts_.emplace_back(id, state_.accounts.at(id));
   }
 
+  struct Listings {
+    Protocol protocol;
+    FlatMap<AssetId, Asset> assets;
+    FlatMap<MarketId, Market> markets;
+    FlatMap<AssetId, Funds> funds;
+  };
+
   State& state_;
   std::vector<std::pair<AccountId, Account>> saved_accounts_;
   std::vector<AccountId> created_;
   std::vector<std::pair<AssetId, Funds>> saved_funds_;
+  std::optional<Listings> listings_;
 };
 
 // A rejected liquidation keeps what was judged before the failure (pre,
@@ -384,6 +421,15 @@ Reason Step::run(const fb::Event& event) {
   // whose genesis the engine rejected (invalid parameters, possible through the
   // C++ API) applies nothing after it.
   if (event.body_type() != fb::Body::Genesis && !state_.has_genesis()) return Reason::InvalidRecord;
+  switch (event.body_type()) {
+    case fb::Body::Genesis:
+    case fb::Body::SetProtocol:
+    case fb::Body::ListAsset:
+    case fb::Body::SetAsset:
+    case fb::Body::ListMarket:
+    case fb::Body::SetMarket: journal_.save_listings(); break;
+    default: break;  // a price changes one oracle, by an assignment that cannot throw
+  }
   switch (event.body_type()) {
     case fb::Body::Genesis: return genesis(*event.body_as_Genesis());
     case fb::Body::SetProtocol: return set_protocol(*event.body_as_SetProtocol());
@@ -1036,34 +1082,76 @@ Reason Step::absorb(const fb::Absorb& event) {
 
 }  // namespace
 
-Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
+Status Machine::apply(const fb::Event& event, uint64_t seq, Outcome* outcome) {
   LIQL_ASSERT(seq > state_.seq, "events are applied in seq order, each once");
-  Outcome outcome = run(event, false);
+  if (Status s = run(event, seq, false, outcome); !s.is_ok()) return s;
   state_.seq = seq;
   state_.ts = event.ts();
+  return Status::ok();
+}
+
+Outcome Machine::apply(const fb::Event& event, uint64_t seq) {
+  Outcome outcome;
+  if (Status s = apply(event, seq, &outcome); !s.is_ok()) {
+    std::fprintf(stderr, "liqledger: %s\n", s.to_string().c_str());
+    LIQL_ASSERT(s.is_ok(), "Machine::apply without a Status: every event applies or is rejected");
+  }
   return outcome;
 }
 
-Outcome Machine::apply_keeper(const fb::Event& event) { return run(event, true); }
+void Machine::set_invariant_checks(bool on) { invariant_checks_on.store(on, std::memory_order_relaxed); }
 
-Outcome Machine::run(const fb::Event& event, bool keeper) {
-#if LIQL_CHECK_INVARIANTS
-  const Holdings before = holdings(state_);
-#endif
+bool Machine::invariant_checks() { return invariant_checks_on.load(std::memory_order_relaxed); }
+
+Status Machine::apply_keeper(const fb::Event& event, Outcome* outcome) {
+  return run(event, state_.seq, true, outcome);
+}
+
+Status Machine::run(const fb::Event& event, uint64_t seq, bool keeper, Outcome* result) {
+  // SPEC §3: refused at the input boundary, and so never in a log (the ledger
+  // refuses to append it and reports it as corruption when read). An event
+  // built by hand must not store a price from the future either.
+  // The log's rule (the ledger and the input boundary enforce it): ts never
+  // decreases. Held here too, it keeps every stored publish_ts ≤ state().ts,
+  // which ages and decode_state rely on.
+  if (event.ts() < state_.ts) {
+    return Status::invalid_argument("seq " + std::to_string(seq) + ": ts " + std::to_string(event.ts()) +
+                                    " is before the state's ts " + std::to_string(state_.ts) +
+                                    " (ts never decreases)");
+  }
+  if (event.body_type() == fb::Body::Price && event.body_as_Price()->publish_ts() > event.ts()) {
+    return Status::invalid_argument("seq " + std::to_string(seq) + ": price publish_ts " +
+                                    std::to_string(event.body_as_Price()->publish_ts()) + " is after the event's ts " +
+                                    std::to_string(event.ts()));
+  }
   Outcome outcome;
   Step step(state_, event.ts(), outcome, pinned_.get(), keeper);
+  std::optional<Holdings> before;  // for the invariant checks
   try {
-    outcome.reason = step.run(event);
-    if (outcome.applied()) step.update_totals();
-  } catch (const std::overflow_error&) {
-    outcome.reason = Reason::ArithmeticOverflow;
-  } catch (const std::range_error&) {
-    outcome.reason = Reason::ArithmeticOverflow;
-  }
-  if (outcome.applied()) {
-    outcome.touched = step.touched();
-  } else {
+    if (invariant_checks()) before = holdings(state_);
+    try {
+      outcome.reason = step.run(event);
+      if (outcome.applied()) {
+        outcome.touched = step.touched();
+        step.update_totals();
+      }
+    } catch (const std::overflow_error&) {
+      outcome.reason = Reason::ArithmeticOverflow;
+    } catch (const std::range_error&) {
+      outcome.reason = Reason::ArithmeticOverflow;
+    }
+  } catch (const std::exception& e) {
+    // Not a rule's verdict but a fault (a bug such as a std::out_of_range from
+    // a map's at(), or memory exhausted): the event is neither applied nor
+    // rejected, and the state goes back to what it was before it.
     step.rollback();
+    return Status::internal("seq " + std::to_string(seq) + ": the state machine failed on a " +
+                            std::string(event_type_name(event.body_type())) + " event (" + e.what() +
+                            "); the state is that of seq " + std::to_string(state_.seq) + ", before it");
+  }
+  if (!outcome.applied()) {
+    step.rollback();
+    outcome.touched.clear();
     outcome.flags = 0;
     if (outcome.audit && outcome.audit->reason != outcome.reason) mark_rejected(*outcome.audit, outcome.reason);
   }
@@ -1071,10 +1159,14 @@ Outcome Machine::run(const fb::Event& event, bool keeper) {
     outcome.audit->flags |= outcome.flags;
     outcome.flags = outcome.audit->flags;
   }
-#if LIQL_CHECK_INVARIANTS
-  check_invariants(before, state_, event, outcome.applied());
-#endif
-  return outcome;
+  if (before) {
+    try {
+      check_invariants(*before, state_, event, outcome.applied());
+    } catch (const std::bad_alloc&) {  // the event is committed; only its check is skipped
+    }
+  }
+  *result = std::move(outcome);
+  return Status::ok();
 }
 
 }  // namespace liql

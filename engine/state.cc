@@ -16,7 +16,7 @@ const Int& Levels::at(Level level) const {
     case Level::Maint: return maint;
     case Level::Equity: break;
   }
-  throw std::logic_error("Levels::at(Equity)");
+  assertion_failed("level != Level::Equity", "Levels::at: equity has no weights", __FILE__, __LINE__);
 }
 
 Int Account::balance(AssetId asset) const {
@@ -68,10 +68,15 @@ std::vector<AccountId> State::sorted_account_ids() const {
 }
 
 Account& create_account(State& state, AccountId id) {
-  Account& account = state.accounts[id];
-  account.index = state.order.size();
   state.order.push_back(id);
-  return account;
+  try {  // all or nothing: the machine rolls back what an event created
+    Account& account = state.accounts[id];
+    account.index = state.order.size() - 1;
+    return account;
+  } catch (...) {
+    state.order.pop_back();
+    throw;
+  }
 }
 
 Sums account_sums(const Account& account) {
@@ -121,11 +126,13 @@ void check_reachable(const State& state) {
     }
     if (asset.oracle.present && asset.oracle.price.sign() <= 0) refuse("price of asset " + std::to_string(id));
     if (id == kQuoteAsset && asset.oracle.present) refuse("an oracle for the quote asset");
+    if (asset.oracle.publish_ts > state.ts) refuse("price of asset " + std::to_string(id) + " published after ts");
   }
   for (const auto& [id, market] : state.markets) {
     if (!valid_market_params(market.params)) refuse("invalid parameters of market " + std::to_string(id));
     if (!is_utf8(market.params.symbol)) refuse("symbol of market " + std::to_string(id) + " is not UTF-8");
     if (market.oracle.present && market.oracle.price.sign() <= 0) refuse("price of market " + std::to_string(id));
+    if (market.oracle.publish_ts > state.ts) refuse("price of market " + std::to_string(id) + " published after ts");
   }
   for (const auto& [id, account] : state.accounts) {
     for (const auto& entry : account.balances) {
@@ -144,6 +151,8 @@ void check_reachable(const State& state) {
   }
 }
 
+State decode_state_or_throw(std::string_view bytes);
+
 }  // namespace
 
 std::string encode_state(const State& state) {
@@ -153,11 +162,11 @@ std::string encode_state(const State& state) {
   w.bytes(kSnapshotTag);
   w.u64(state.seq);
   w.u64(state.ts);
-  w.u32(static_cast<uint32_t>(state.assets.size()));
+  w.count(state.assets.size());
   for (const auto& [id, asset] : state.assets) encode_asset_record(id, asset, out);
-  w.u32(static_cast<uint32_t>(state.markets.size()));
+  w.count(state.markets.size());
   for (const auto& [id, market] : state.markets) encode_market_record(id, market, out);
-  w.u32(funds_record_count(state));
+  w.count(funds_record_count(state));
   for (const auto& [asset, funds] : state.funds) {
     if (!funds.is_zero()) encode_funds_record(asset, funds, out);
   }
@@ -167,7 +176,21 @@ std::string encode_state(const State& state) {
   return out;
 }
 
-State decode_state(std::string_view bytes) {
+Result<State> decode_state(std::string_view bytes) {
+  // The reader and the checks throw std::runtime_error naming what is wrong;
+  // this is where that becomes a Status.
+  try {
+    return decode_state_or_throw(bytes);
+  } catch (const std::runtime_error& e) {  // std::overflow_error included: a total beyond 2^255
+    return Status::corruption(e.what());
+  } catch (const std::exception& e) {  // memory exhausted: not the bytes' fault
+    return Status::internal(std::string("decoding a state: ") + e.what());
+  }
+}
+
+namespace {
+
+State decode_state_or_throw(std::string_view bytes) {
   if (bytes.substr(0, kSnapshotTag.size()) != kSnapshotTag) {
     if (bytes.substr(0, kPreV2SnapshotTag.size()) == kPreV2SnapshotTag) {
       throw std::runtime_error("state encoding: a pre-v2 snapshot (" + std::string(kPreV2SnapshotTag) +
@@ -224,5 +247,7 @@ State decode_state(std::string_view bytes) {
   check_reachable(state);
   return state;
 }
+
+}  // namespace
 
 }  // namespace liql

@@ -18,6 +18,7 @@
 #include "engine/types.h"
 #include "schemas/formats.h"
 #include "schemas/sha256.h"
+#include "schemas/status.h"
 
 namespace liql {
 
@@ -32,7 +33,7 @@ inline constexpr AssetId kQuoteAsset = 0;
 
 struct Levels {
   Int init, target, maint;
-  const Int& at(Level level) const;
+  const Int& at(Level level) const;  // REQUIRES level != Level::Equity (LIQL_ASSERT)
   bool operator==(const Levels&) const = default;
 };
 
@@ -152,6 +153,7 @@ struct State {
 };
 
 // The account created next gets index order.size(); see Machine's journal.
+// Creates nothing when it throws (std::bad_alloc).
 Account& create_account(State& state, AccountId id);
 
 Sums account_sums(const Account& account);
@@ -163,8 +165,11 @@ void add_sums(Sums& into, const Sums& other);
 // (docs/STATE_ENCODING.md, kSnapshotTag in schemas/formats.h). The state
 // hash is the commitment of engine/commitment.h, not a hash of these bytes.
 std::string encode_state(const State& state);
-// Throws std::runtime_error naming what is wrong when `bytes` is not a valid
-// encoding (an older snapshot version is named as such).
-State decode_state(std::string_view bytes);
+// The state, or Corruption naming what is wrong when `bytes` is not a valid
+// encoding (an older snapshot version is named as such) or not a state the
+// machine could be in (engine/params.h's rules, prices > 0, no price published
+// after the state's ts, …): a forged snapshot never reaches the engine's
+// assertions. Internal only when memory is exhausted. The caller adds the seq.
+Result<State> decode_state(std::string_view bytes);
 
 }  // namespace liql

@@ -45,6 +45,12 @@ void check_appendable(const liql::ImportResult& result, const char* importer) {
 
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Conservation and the perp zero-sum after every event (a broken one aborts: a finding).
+  liql::Machine::set_invariant_checks(true);
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const liql::AaveMarket market = [] {
     liql::AaveMarket m;

@@ -387,7 +387,10 @@ class RocksLedger final : public Ledger {
 
 // A fresh directory for a secondary instance's own files.
 Status make_secondary_dir(std::string* dir) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "liqledger-reader-XXXXXX").string();
+  std::error_code ec;
+  const std::filesystem::path temp = std::filesystem::temp_directory_path(ec);
+  if (ec) return Status::io_error("no temporary directory for a reader's scratch files: " + ec.message());
+  std::string pattern = (temp / "liqledger-reader-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) return Status::io_error("cannot create a reader's scratch directory");
   *dir = pattern;
   return Status::ok();
@@ -464,7 +467,10 @@ Status Ledger::open(const std::string& path, const LedgerOptions& options, std::
   if (options.read_only) {
     // Readers never write and never lock: a secondary instance sees the log as
     // of open() even while another process appends.
-    if (!std::filesystem::exists(path + "/CURRENT")) return Status::not_found("no ledger at " + path);
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(path + "/CURRENT", ec);
+    if (ec) return Status::io_error("cannot look for a ledger at " + path + ": " + ec.message());
+    if (!exists) return Status::not_found("no ledger at " + path);
     if (Status made = make_secondary_dir(&secondary_dir); !made.is_ok()) return made;
     db_options.max_open_files = -1;  // required by secondary instances
     // A writer process that opens or closes meanwhile replaces its MANIFEST;
@@ -478,7 +484,10 @@ Status Ledger::open(const std::string& path, const LedgerOptions& options, std::
     s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
   }
   if (!s.ok()) {
-    if (!secondary_dir.empty()) std::filesystem::remove_all(secondary_dir);
+    if (!secondary_dir.empty()) {
+      std::error_code ignored;  // the scratch directory of a reader that did not open: best effort
+      std::filesystem::remove_all(secondary_dir, ignored);
+    }
     return from_rocksdb(s, "opening " + path);
   }
   auto opened = std::make_unique<RocksLedger>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options);

@@ -68,6 +68,9 @@ class LogReader {
 
 class Ledger {
  public:
+  // NotFound: a reader on a directory with no ledger; IOError: RocksDB or the
+  // file system failed (its message named); Corruption: the meta column
+  // family is malformed or of another format version.
   static Status open(const std::string& path, const LedgerOptions& options, std::unique_ptr<Ledger>* ledger);
   virtual ~Ledger() = default;
 
@@ -75,9 +78,12 @@ class Ledger {
 
   // Appends Event buffers (each a finished FlatBuffer of root type Event) as
   // seq head+1, head+2, …, in one atomic write together with the new head.
-  // Refuses the whole batch, writing nothing, when an event is malformed, ts
-  // decreases, or genesis is missing, repeated or not first; *failed_index
-  // then names the offending event of the batch.
+  // Refuses the whole batch, writing nothing, when an event is malformed
+  // (check_event: a missing field, a number not canonical, a price published
+  // after its ts, …), ts decreases, or genesis is missing, repeated or not
+  // first: InvalidArgument naming the field, *failed_index the offending event
+  // of the batch. InvalidArgument too on a read-only ledger; IOError when
+  // RocksDB fails to write.
   virtual Status append(std::span<const std::string> events, Head* new_head, size_t* failed_index) = 0;
 
   // Reads seq in [from_seq, to_seq] (to_seq clamped to the head), verifying
@@ -87,7 +93,8 @@ class Ledger {
   // first error); the reader must not outlive the ledger.
   virtual std::unique_ptr<LogReader> read(uint64_t from_seq, uint64_t to_seq) = 0;
 
-  // Snapshots (canonical state bytes + state hash), keyed by seq.
+  // Snapshots (canonical state bytes + state hash), keyed by seq. IOError when
+  // RocksDB fails; Corruption for a malformed key or a value without its hash.
   virtual Status put_snapshot(uint64_t seq, std::string_view state_bytes, const Hash& state_hash) = 0;
   // The newest snapshot with seq ≤ at_seq, or NotFound.
   virtual Status newest_snapshot(uint64_t at_seq, uint64_t* seq, std::string* state_bytes, Hash* state_hash) = 0;

@@ -10,7 +10,8 @@
 namespace liql {
 
 // REQUIRES state.account(id) != nullptr. With a label for the account, the
-// JSON gains "address" and the text names it.
+// JSON gains "address" and the text names it. Nothing fails: health beyond
+// Int (a huge balance at a huge price) is shown as not computable.
 std::string account_json(const State& state, AccountId id, const AccountLabels& labels = {});
 std::string account_text(const State& state, AccountId id, const AccountLabels& labels = {});
 

@@ -17,8 +17,10 @@ Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* c
   std::unique_ptr<LogReader> reader = ledger.read(machine->state().seq + 1, last);
   LogRecord record;
   Commitment hasher;
+  Outcome outcome;
   while (reader->next(&record)) {
-    const Outcome outcome = machine->apply(*record.event, record.seq);
+    // A fault of the machine stops the replay at this seq, the state that of the event before.
+    if (Status s = machine->apply(*record.event, record.seq, &outcome); !s.is_ok()) return s;
     (outcome.applied() ? counts->applied : counts->rejected) += 1;
     hasher.touch(outcome.touched);
     if (visit) {
@@ -101,12 +103,14 @@ Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& store
                        ReplayCounts* counts) {
   const std::string where = "snapshot at seq " + std::to_string(seq);
   if (payload.size() < 16) return Status::corruption(where + ": truncated");
-  try {
-    *state = decode_state(payload.substr(16));
-    if (state_hash(*state) != stored_hash) return Status::corruption(where + ": state hash mismatch");
-  } catch (const std::exception& e) {
-    return Status::corruption(where + ": " + e.what());
+  Result<State> decoded = decode_state(payload.substr(16));
+  if (!decoded.is_ok()) {
+    const Status& why = decoded.status();
+    if (why.code() != Status::Code::Corruption) return Status::internal(where + ": " + why.message());
+    return Status::corruption(where + ": " + why.message());
   }
+  *state = std::move(decoded).value();
+  if (state_hash(*state) != stored_hash) return Status::corruption(where + ": state hash mismatch");
   if (state->seq != seq) return Status::corruption(where + ": holds the state of seq " + std::to_string(state->seq));
   counts->applied = get_u64(payload);
   counts->rejected = get_u64(payload.substr(8));
@@ -239,7 +243,12 @@ bool MemoryRun::add_line(std::string_view line, size_t line_number, InputError* 
       *error = InputError{line_number, field, message};
       return false;
     }
-    outcomes_.push_back(machine_.apply(*event, machine_.state().seq + 1));
+    Outcome outcome;
+    if (Status s = machine_.apply(*event, machine_.state().seq + 1, &outcome); !s.is_ok()) {
+      *error = InputError{line_number, "", s.to_string()};
+      return false;
+    }
+    outcomes_.push_back(std::move(outcome));
     events_.push_back(bytes);
   }
   return true;

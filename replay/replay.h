@@ -35,8 +35,11 @@ struct EventView {
 using EventVisitor = std::function<Status(const EventView&)>;
 
 // Replays seq 1..to_seq (clamped to the head) into *machine, which must be
-// fresh. Corruption stops it with a status naming the seq. When `progress`
-// is set, a line goes to stderr every `progress` events.
+// fresh. A record that fails its checks stops it with Corruption naming the
+// seq; an event the machine cannot process (Machine::apply's Internal) with
+// that status, *machine then holding the state of the event before; a
+// visitor's non-OK status with that status. When `progress` is set, a line
+// goes to stderr every `progress` events.
 Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts,
               const EventVisitor& visit = {}, uint64_t progress = 0);
 
@@ -98,7 +101,9 @@ Status append_jsonl(Ledger& ledger, std::string_view text, AppendResult* result,
                     uint64_t snapshot_every = kDefaultSnapshotEvery);
 
 // The same input path without a ledger: imports and applies line by line.
-// For tests, the generator and what-if runs. Returns false on a refused line.
+// For tests, the generator and what-if runs. Returns false on a refused line,
+// and on a line the machine could not process (Machine::apply not OK: *error
+// then has no field and the status as its message; the line is not applied).
 class MemoryRun {
  public:
   bool add_line(std::string_view line, size_t line_number, InputError* error);

@@ -98,7 +98,8 @@ struct RiskSummary {
 };
 
 // One pass over the accounts in ascending id order; `visit` (if set) gets
-// each account holding at least one instrument, in that order.
+// each account holding at least one instrument, in that order. Nothing fails:
+// a line whose crossing is beyond the integers is marked `overflow`.
 RiskSummary risk_pass(const State& state, const RiskOptions& options,
                       const std::function<void(const AccountRisk&)>& visit = {});
 

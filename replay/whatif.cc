@@ -145,13 +145,15 @@ class Variant {
     result_.policy = rule_->name();
   }
 
-  // One event of the log. False with *error when the log cannot be replayed with a keeper.
-  bool on_log_event(const LogRecord& record, std::string* error) {
+  // One event of the log. InvalidArgument when the log cannot be replayed with
+  // a keeper; Machine::apply's status when the machine cannot process an event
+  // (the log's or the keeper's).
+  Status on_log_event(const LogRecord& record) {
     const fb::Event& logged = *record.event;
     switch (logged.body_type()) {
       case fb::Body::LiquidatePerp:
       case fb::Body::LiquidateToken:
-      case fb::Body::Absorb: return true;  // endogenous: the keeper decides
+      case fb::Body::Absorb: return Status::ok();  // endogenous: the keeper decides
       default: break;
     }
     seq_ = record.seq;
@@ -174,25 +176,24 @@ class Variant {
         }
       }
     }
-    const Outcome outcome = machine_.apply(*event, record.seq);
+    Outcome outcome;
+    if (Status s = machine_.apply(*event, record.seq, &outcome); !s.is_ok()) return s;
     index_.on_event(machine_.state(), *event, outcome);
     if (observer_ && outcome.applied()) observer_(*event, outcome, machine_.state(), false);
     if (!outcome.applied()) {
       ++result_.exogenous_rejected;
-      return true;
+      return Status::ok();
     }
     ++result_.exogenous_applied;
     if (std::binary_search(outcome.touched.begin(), outcome.touched.end(), kKeeperAccount)) {
-      *error = fmt::format("seq {}: the log uses account {}, the what-if keeper's reserved id", record.seq,
-                           kKeeperAccount);
-      return false;
+      return Status::invalid_argument(fmt::format("seq {}: the log uses account {}, the what-if keeper's reserved id",
+                                                  record.seq, kKeeperAccount));
     }
     if (priced) {
       flows_[*priced].oracle = oracle_price;
       note_price(*priced, true);
     }
-    keep(logged.ts());
-    return true;
+    return keep(logged.ts());
   }
 
   VariantResult finish() {
@@ -304,20 +305,25 @@ class Variant {
 
   // After every applied event of the log: rounds until nobody is left to
   // liquidate, the impact of each round applied at its end.
-  void keep(uint64_t ts) {
+  Status keep(uint64_t ts) {
     uint32_t round = 0;
     for (; round < impact_.max_rounds; ++round) {
       std::map<Instrument, Int> flow;  // signed notional the keeper sold (−) or bought (+) this round
       bool acted = false;
-      for (const Candidate& candidate : candidates(ts)) acted |= work_on(candidate.id, ts, round, flow);
-      if (!acted) return;
+      for (const Candidate& candidate : candidates(ts)) {
+        if (Status s = work_on(candidate.id, ts, round, flow, &acted); !s.is_ok()) return s;
+      }
+      if (!acted) return Status::ok();
       if (round > 0) {
         ++result_.cascade_rounds;
         result_.max_cascade_depth = std::max(result_.max_cascade_depth, round);
       }
-      if (!apply_flow(flow, ts)) return;  // no price moved: nothing new can be liquidatable
+      bool moved = false;
+      if (Status s = apply_flow(flow, ts, &moved); !s.is_ok()) return s;
+      if (!moved) return Status::ok();  // no price moved: nothing new can be liquidatable
     }
     if (!candidates(ts).empty()) ++result_.truncated_cascades;
+    return Status::ok();
   }
 
   struct Action {
@@ -364,9 +370,8 @@ class Variant {
   }
 
   // Liquidates one account until it is no longer liquidatable (or the rule
-  // makes it wait). True when the keeper did something.
-  bool work_on(AccountId id, uint64_t ts, uint32_t round, std::map<Instrument, Int>& flow) {
-    bool acted = false;
+  // makes it wait). *acted becomes true when the keeper did something.
+  Status work_on(AccountId id, uint64_t ts, uint32_t round, std::map<Instrument, Int>& flow, bool* acted) {
     for (uint32_t step = 0; step < kMaxStepsPerAccount; ++step) {
       if (!index_.liquidatable().contains(id)) break;
       const State& state = machine_.state();
@@ -385,15 +390,16 @@ class Variant {
         case Action::Kind::Absorb: event = &builder_.absorb(ts, id); break;
         case Action::Kind::None: break;
       }
-      const Outcome outcome = keeper_apply(*event);
+      Outcome outcome;
+      if (Status s = keeper_apply(*event, &outcome); !s.is_ok()) return s;
       if (!outcome.applied()) {
         ++result_.keeper_rejected;
         break;
       }
-      acted = true;
+      *acted = true;
       record(*outcome.audit, action, long_position, ts, round, flow);
     }
-    return acted;
+    return Status::ok();
   }
 
   void record(const LiquidationAudit& audit, const Action& action, bool long_position, uint64_t ts, uint32_t round,
@@ -430,9 +436,8 @@ class Variant {
   }
 
   // The round's flow moves each instrument's impact and so its effective
-  // price. True when some price changed.
-  bool apply_flow(const std::map<Instrument, Int>& flow, uint64_t ts) {
-    bool moved = false;
+  // price. *moved: some price changed.
+  Status apply_flow(const std::map<Instrument, Int>& flow, uint64_t ts, bool* moved) {
     const State& state = machine_.state();
     const Int denominator_unit = Int(100) * pow10(state.quote_decimals());
     for (const auto& [instrument, notional_flow] : flow) {
@@ -449,21 +454,23 @@ class Variant {
       const Oracle& oracle = oracle_of(state, instrument);
       if (price == oracle.price) continue;
       const fb::Event& event = builder_.price(ts, instrument, price, oracle.publish_ts);
-      if (!keeper_apply(event).applied()) continue;
-      moved = true;
+      Outcome outcome;
+      if (Status s = keeper_apply(event, &outcome); !s.is_ok()) return s;
+      if (!outcome.applied()) continue;
+      *moved = true;
       note_price(instrument, false);
     }
-    return moved;
+    return Status::ok();
   }
 
-  Outcome keeper_apply(const fb::Event& event) {
-    Outcome outcome = machine_.apply_keeper(event);
+  Status keeper_apply(const fb::Event& event, Outcome* outcome) {
+    if (Status s = machine_.apply_keeper(event, outcome); !s.is_ok()) return s;
     // The keeper is never a candidate: the index does not track its account
     // (a large one, touched by every action and crossed by many price moves).
-    std::erase(outcome.touched, kKeeperAccount);
-    index_.on_event(machine_.state(), event, outcome);
-    if (observer_ && outcome.applied()) observer_(event, outcome, machine_.state(), true);
-    return outcome;
+    std::erase(outcome->touched, kKeeperAccount);
+    index_.on_event(machine_.state(), event, *outcome);
+    if (observer_ && outcome->applied()) observer_(event, *outcome, machine_.state(), true);
+    return Status::ok();
   }
 
   std::shared_ptr<LiquidationRule> rule_;
@@ -573,15 +580,17 @@ Status check_impact_instruments(Ledger& ledger, const ImpactConfig& impact, uint
 // lab itself) stops that variant with an error, never the process.
 Status apply_batch(const RecordBatch& batch, const Variants& variants, size_t threads,
                    const std::vector<std::string>& policies) {
-  std::vector<std::string> errors(variants.size());
+  std::vector<Status> errors(variants.size());
+  // A number beyond the engine's integers outside Machine::apply (a figure
+  // of the lab itself) stops that variant with an error, never the process.
   auto work = [&](size_t group) {
     for (size_t v = group; v < variants.size(); v += threads) {
-      for (size_t i = 0; i < batch.size() && errors[v].empty(); ++i) {
+      for (size_t i = 0; i < batch.size() && errors[v].is_ok(); ++i) {
         const LogRecord record = batch.record(i);
         try {
-          if (!variants[v]->on_log_event(record, &errors[v]) && errors[v].empty()) errors[v] = "failed";
+          errors[v] = variants[v]->on_log_event(record);
         } catch (const std::exception& e) {
-          errors[v] = fmt::format("seq {}: {}: {}", record.seq, policies[v], e.what());
+          errors[v] = Status::invalid_argument(fmt::format("seq {}: {}: {}", record.seq, policies[v], e.what()));
         }
       }
     }
@@ -590,8 +599,8 @@ Status apply_batch(const RecordBatch& batch, const Variants& variants, size_t th
   for (size_t group = 1; group < threads; ++group) helpers.emplace_back(work, group);
   work(0);
   for (std::thread& helper : helpers) helper.join();
-  for (const std::string& error : errors) {
-    if (!error.empty()) return Status::invalid_argument(error);
+  for (const Status& error : errors) {
+    if (!error.is_ok()) return error;
   }
   return Status::ok();
 }

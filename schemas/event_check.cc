@@ -54,8 +54,10 @@ class Check {
            number(e.liquidation_fee(), "liquidation_fee") && number(e.lot_size(), "lot_size") &&
            number(e.min_position(), "min_position") && number(e.max_trade_deviation(), "max_trade_deviation");
   }
-  bool price(const fb::Price& e) {
+  // SPEC §3: a price cannot be published after the event that brings it.
+  bool price(const fb::Price& e, uint64_t ts) {
     if (e.asset().has_value() == e.market().has_value()) return fail("asset", "exactly one of asset and market");
+    if (e.publish_ts() > ts) return fail("publish_ts", "after the event's ts (" + std::to_string(ts) + ")");
     return number(e.price(), "price");
   }
   bool liquidate_perp(const fb::LiquidatePerp& e) {
@@ -117,7 +119,7 @@ bool check_event(const fb::Event& event, std::string* field, std::string* error)
     case fb::Body::SetAsset: return check.asset(*event.body_as_SetAsset());
     case fb::Body::ListMarket: return check.market(*event.body_as_ListMarket());
     case fb::Body::SetMarket: return check.market(*event.body_as_SetMarket());
-    case fb::Body::Price: return check.price(*event.body_as_Price());
+    case fb::Body::Price: return check.price(*event.body_as_Price(), event.ts());
     case fb::Body::Deposit: return check.number(event.body_as_Deposit()->amount(), "amount");
     case fb::Body::Withdraw: return check.number(event.body_as_Withdraw()->amount(), "amount");
     case fb::Body::Trade:

@@ -1,8 +1,9 @@
 #pragma once
 // Structural check of one Event read back from the log or built at the input
 // boundary: a known body type, every required field present, every number in
-// canonical decimal form, every symbol well-formed UTF-8. What the numbers
-// mean is the engine's business.
+// canonical decimal form, every symbol well-formed UTF-8, a price's
+// publish_ts not after the event's ts (SPEC §3). What the numbers mean is the
+// engine's business.
 
 #include <string>
 #include <string_view>

@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include <stdexcept>
+#include "schemas/assert.h"
 
 namespace liql {
 namespace {
@@ -23,9 +23,11 @@ const EVP_MD* sha256_md() {
 }  // namespace
 
 Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
-  if (context_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), sha256_md(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256: cannot initialise OpenSSL digest");
-  }
+  // Without SHA-256 nothing can be checked or hashed: a broken environment,
+  // not an error any caller could handle.
+  LIQL_ASSERT(context_ != nullptr, "OpenSSL allocates a digest context");
+  LIQL_ASSERT(EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), sha256_md(), nullptr) == 1,
+              "OpenSSL provides SHA-256");
 }
 
 Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }

@@ -14,7 +14,10 @@ namespace liql {
 
 class [[nodiscard]] Status {
  public:
-  enum class Code { Ok, InvalidArgument, Corruption, IOError, NotFound };
+  // Internal: the library failed where no input is at fault (an exception a
+  // step of the state machine did not expect, memory exhausted); the data is
+  // intact and the operation may be retried, but not silently skipped.
+  enum class Code { Ok, InvalidArgument, Corruption, IOError, NotFound, Internal };
 
   Status() = default;
   static Status ok() { return Status(); }
@@ -22,6 +25,7 @@ class [[nodiscard]] Status {
   static Status corruption(std::string message) { return Status(Code::Corruption, std::move(message)); }
   static Status io_error(std::string message) { return Status(Code::IOError, std::move(message)); }
   static Status not_found(std::string message) { return Status(Code::NotFound, std::move(message)); }
+  static Status internal(std::string message) { return Status(Code::Internal, std::move(message)); }
 
   bool is_ok() const { return code_ == Code::Ok; }
   Code code() const { return code_; }
@@ -41,6 +45,7 @@ inline std::string Status::to_string() const {
     case Code::Corruption: return "corruption: " + message_;
     case Code::IOError: return "I/O error: " + message_;
     case Code::NotFound: return "not found: " + message_;
+    case Code::Internal: return "internal error: " + message_;
   }
   return message_;
 }

@@ -405,6 +405,41 @@ TEST_F(LedgerTest, SymbolThatIsNotUtf8IsRefusedAndCorrupt) {
   EXPECT_EQ(last, 5u);
 }
 
+// SPEC §3: a price published after its event's ts is refused at the input
+// boundary. Built by hand (the C++ API), append refuses it too; forged into a
+// log, it is corruption naming its seq, never a price from the future stored.
+TEST_F(LedgerTest, PricePublishedAfterItsTsIsRefusedAndCorrupt) {
+  MemoryRun run;
+  InputError error;
+  ASSERT_TRUE(run.add_text(kPerpMarket, &error)) << error.to_string();
+  flatbuffers::FlatBufferBuilder builder;
+  // ts 2000, publish_ts 2001: one µs from the future.
+  builder.Finish(fb::CreateEvent(builder, 2000, fb::Body::Price,
+                                 fb::CreatePriceDirect(builder, flatbuffers::nullopt, 1, "2100", 2001).Union()));
+  const std::string future(reinterpret_cast<const char*>(builder.GetBufferPointer()), builder.GetSize());
+
+  ASSERT_TRUE(ledger_->append(run.events(), nullptr, nullptr).is_ok());
+  size_t failed = 99;
+  const Status refused = ledger_->append(std::vector<std::string>{future}, nullptr, &failed);
+  EXPECT_EQ(refused.code(), Status::Code::InvalidArgument);
+  EXPECT_NE(refused.message().find("field publish_ts: after the event's ts (2000)"), std::string::npos)
+      << refused.message();
+  EXPECT_EQ(failed, 0u);
+  EXPECT_EQ(ledger_->head().seq, run.events().size());
+
+  std::vector<std::string> events = run.events();
+  events.push_back(future);
+  forge(events);
+  uint64_t last = 0;
+  const Status s = replay_all(&last);
+  EXPECT_EQ(s.code(), Status::Code::Corruption);
+  const std::string seq = std::to_string(events.size());
+  EXPECT_NE(s.message().find("record seq " + seq + ": event field publish_ts: after the event's ts (2000)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(last, events.size() - 1);
+}
+
 TEST_F(LedgerTest, AppendRefusesGenesisOutOfPlaceAndDecreasingTs) {
   append(kLog);
   const Head before = ledger_->head();
