@@ -15,7 +15,7 @@
 #include "replay/account_view.h"
 #include "replay/labels.h"
 #include "replay/audit.h"
-#include "replay/generate.h"
+#include "tools/generate.h"
 #include "replay/jsonl_export.h"
 #include "replay/proof.h"
 #include "replay/report.h"

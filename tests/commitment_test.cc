@@ -11,9 +11,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "replay/generate.h"
 #include "replay/proof.h"
 #include "replay/replay.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {

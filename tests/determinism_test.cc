@@ -15,10 +15,10 @@
 
 #include "engine/state.h"
 #include "replay/audit.h"
-#include "replay/generate.h"
 #include "replay/jsonl_export.h"
 #include "replay/replay.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {

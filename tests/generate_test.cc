@@ -1,4 +1,4 @@
-// The synthetic market (replay/generate.h): deterministic, exactly the number
+// The synthetic market (tools/generate.h): deterministic, exactly the number
 // of lines asked for, every line accepted, and — run through the state
 // machine — many partial liquidations, bankruptcies, capped seizures whose
 // dust is closed out, absorbed traders who realised a loss, no account left
@@ -17,10 +17,10 @@
 
 #include "engine/health.h"
 #include "engine/state.h"
-#include "replay/generate.h"
-#include "replay/price_path.h"
 #include "replay/replay.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
+#include "tools/price_path.h"
 
 namespace liql {
 namespace {
@@ -216,7 +216,7 @@ TEST(Generate, DefaultMarketAbsorbsLossesAndClosesOutDust) {
   expect_loss_realisers_and_dust_closed_out(run, counts);
 }
 
-// ---- a real price path (GenerateOptions::price_path, replay/price_path.h) ----------------
+// ---- a real price path (GenerateOptions::price_path, tools/price_path.h) ----------------
 
 RealPricePath parsed_path(const std::string& text) {
   RealPricePath path;

@@ -16,10 +16,10 @@
 
 #include "engine/health.h"
 #include "engine/machine.h"
-#include "replay/generate.h"
 #include "replay/replay.h"
-#include "replay/rng.h"
 #include "tests/engine_fixtures.h"
+#include "tools/generate.h"
+#include "tools/rng.h"
 
 namespace liql {
 namespace {

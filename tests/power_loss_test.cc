@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "replay/generate.h"
 #include "replay/replay.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {

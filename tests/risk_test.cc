@@ -19,13 +19,13 @@
 #include <fmt/format.h>
 
 #include "engine/health.h"
-#include "replay/generate.h"
 #include "replay/replay.h"
 #include "replay/risk.h"
 #include "tests/cli_run.h"
 #include "tests/event_lines.h"
 #include "tests/engine_fixtures.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {

@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "replay/generate.h"
 #include "engine/encoding.h"
 #include "replay/replay.h"
 #include "tests/raw_db.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {

@@ -1,4 +1,4 @@
-#include "replay/generate.h"
+#include "tools/generate.h"
 
 #include <algorithm>
 #include <array>
@@ -16,8 +16,8 @@
 #include "engine/machine.h"
 #include "replay/json_line.h"
 #include "replay/jsonl_import.h"
-#include "replay/rng.h"
 #include "schemas/event_check.h"
+#include "tools/rng.h"
 
 namespace liql {
 namespace {
@@ -425,7 +425,7 @@ class Generator {
   }
 
   // The real path's point for a round starting after n = written_ lines of E
-  // (replay/generate.h): 0 while accounts onboard, M − 1 in the wind-down,
+  // (tools/generate.h): 0 while accounts onboard, M − 1 in the wind-down,
   // 1 + ⌊(1000·n − 400·E)·(M − 1) / (585·E)⌋ in between; the points up to it
   // are taken in order, each coin at its instrument's latest price.
   void follow_real_path() {

@@ -39,7 +39,7 @@
 // (the same import path as MemoryRun) and sizes each event from that state.
 //
 // A real price path (GenerateOptions::price_path, `--price-path PRICES.jsonl`,
-// replay/price_path.h) replaces the synthetic drift, crash and recovery; the
+// tools/price_path.h) replaces the synthetic drift, crash and recovery; the
 // rest of the story (onboarding, trading, the keeper, the gamblers, the
 // wind-down) is unchanged:
 // * the path's first instrument drives ETH (spot ETH and ETH-PERP move as
@@ -68,7 +68,7 @@
 #include <optional>
 #include <string_view>
 
-#include "replay/price_path.h"
+#include "tools/price_path.h"
 
 namespace liql {
 
