@@ -357,7 +357,7 @@ std::unique_ptr<JsonlImporter> generate_events(const Flags& flags, double* secon
     if (!importer->add_line(line, ++line_number, &error)) die("market line refused: " + error.to_string());
   };
   if (flags.jsonl.empty()) {
-    generate_market(options, add);
+    if (Status s = generate_market(options, add); !s.is_ok()) die(s.to_string());
   } else {
     // A market written earlier by `liqledger generate` (the same lines).
     std::ifstream in(flags.jsonl);

@@ -489,10 +489,10 @@ std::string generated_market(uint64_t seed, uint64_t accounts, uint64_t events) 
   options.events = events;
   options.crash_pct = 40;
   std::string text;
-  generate_market(options, [&](std::string_view line) {
+  EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
     text += line;
     text += '\n';
-  });
+  }).is_ok());
   return text;
 }
 

@@ -1411,10 +1411,10 @@ class GeneratedMarket : public ::testing::Test {
     options.seed = 7;
     options.accounts = 300;
     options.events = 20000;
-    generate_market(options, [&](std::string_view line) {
+    EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
       text.append(line);
       text += '\n';
-    });
+    }).is_ok());
     ledger_ = ledger_with((*dir_ / "db").string(), text).release();
   }
   static void TearDownTestSuite() {

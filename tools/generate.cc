@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <optional>
+#include <exception>
 #include <map>
+#include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +17,7 @@
 #include "replay/json_line.h"
 #include "replay/jsonl_import.h"
 #include "schemas/event_check.h"
+#include "schemas/status.h"
 #include "tools/rng.h"
 
 namespace liql {
@@ -71,23 +72,31 @@ Int whole(uint64_t units, unsigned decimals) { return Int(units) * pow10(decimal
 
 // ---- the lines ---------------------------------------------------------------------
 
+// A line the generator wrote that the engine's own input path refuses, or an
+// exception of the engine: a bug of the generator, never of its options.
+Status internal_error(const std::string& what) { return Status::corruption("generate: internal error: " + what); }
+
 // One JSON object per line (replay/json_line.h); keys in the order they are
 // added (that of SPEC §8's example).
 // Applies lines exactly as MemoryRun does (import, verify, apply), without
 // keeping the history: an Outcome is ~2 KB and a run can have 10^6 events.
 class Tracker {
  public:
-  Outcome apply(std::string_view line, uint64_t line_number) {
+  Result<Outcome> apply(std::string_view line, uint64_t line_number) {
     JsonlImporter importer(machine_.state());
     InputError error;
     if (!importer.add_line(line, line_number, &error) || importer.events().size() != 1) {
-      throw std::logic_error("generate: the importer refused a generated line: " + error.to_string());
+      return internal_error("the importer refused generated line " + std::to_string(line_number) + ": " +
+                            error.to_string());
     }
     const std::string& bytes = importer.events().front();
     std::string field, message;
     const fb::Event* event =
         verify_event_buffer(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &field, &message);
-    if (event == nullptr) throw std::logic_error("generate: invalid event buffer: " + field + ": " + message);
+    if (event == nullptr) {
+      return internal_error("generated line " + std::to_string(line_number) + ": invalid event buffer: " + field +
+                            ": " + message);
+    }
     return machine_.apply(*event, machine_.state().seq + 1);
   }
   const State& state() const { return machine_.state(); }
@@ -273,21 +282,31 @@ class Generator {
     keeper_budget_ = 32 + options.accounts / 4;
   }
 
-  void run() {
+  // OK, or why the run stopped before options.events lines (a bug: internal_error).
+  Status run() {
     setup();
     while (!full()) round();
-    if (options_.progress) report();
+    if (options_.progress && status_.is_ok()) report();
+    return status_;
   }
 
  private:
   // ---- output ----
-  bool full() const { return written_ >= options_.events; }
+  // Also true once a line failed: every step checks it before it writes.
+  bool full() const { return written_ >= options_.events || !status_.is_ok(); }
   uint64_t progress() const { return written_ * 1000 / options_.events; }
   void pass_time(uint64_t min_ms, uint64_t max_ms) { ts_ += rng_.between(min_ms, max_ms) * 1000; }
 
-  // Writes one line and applies it. REQUIRES !full().
+  // Writes one line and applies it. REQUIRES !full(). When the line cannot be
+  // applied, nothing is written, status_ says why (so full() holds) and the
+  // Outcome is empty.
   Outcome emit(const std::string& line) {
-    Outcome outcome = tracker_.apply(line, written_ + 1);
+    Result<Outcome> applied = tracker_.apply(line, written_ + 1);
+    if (!applied.is_ok()) {
+      status_ = applied.status();
+      return Outcome{};
+    }
+    Outcome outcome = std::move(applied).value();
     sink_(line);
     ++written_;
     if (options_.progress && written_ % std::max<uint64_t>(1, options_.events / 10) == 0) {
@@ -953,40 +972,28 @@ class Generator {
   uint64_t keeper_budget_ = 0;
   uint64_t next_liquidator_ = 0;
   Stats stats_;
+  Status status_;
 };
 
-}  // namespace
-
-namespace {
-
-// What parse_price_path guarantees, for a path built by hand.
-void check_price_path(const RealPricePath& path) {
-  const size_t instruments = path.instruments.size();
-  if (instruments < 1 || instruments > 2) throw std::invalid_argument("price_path: one or two instruments");
-  if (path.points.empty() || path.points.front().instrument != 0) {
-    throw std::invalid_argument("price_path: the first point must be of the first instrument");
+// The options generate_market refuses, named as GenerateOptions names them.
+Status check_options(const GenerateOptions& options) {
+  if (options.crash_pct > 95) {
+    return Status::invalid_argument("crash_pct " + std::to_string(options.crash_pct) + ": not between 0 and 95");
   }
-  std::array<std::optional<Int>, 2> first;
-  size_t first_instrument_points = 0;
-  for (const RealPricePath::Point& point : path.points) {
-    if (point.instrument >= instruments) throw std::invalid_argument("price_path: a point of an unknown instrument");
-    if (point.price.sign() <= 0) throw std::invalid_argument("price_path: a price ≤ 0");
-    if (!first[point.instrument]) first[point.instrument] = point.price;
-    if (point.price > *first[point.instrument] * kMaxPathRatio) {
-      throw std::invalid_argument("price_path: a price more than 1000 times its instrument's first");
-    }
-    first_instrument_points += point.instrument == 0;
-  }
-  if (first_instrument_points < 2) throw std::invalid_argument("price_path: fewer than 2 points of the first instrument");
+  if (options.price_path) return check_price_path(*options.price_path);
+  return Status::ok();
 }
 
 }  // namespace
 
-void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink) {
-  if (options.crash_pct > 95) throw std::invalid_argument("crash_pct must be between 0 and 95");
-  if (options.price_path) check_price_path(*options.price_path);
-  if (options.events == 0) return;
-  Generator(options, sink).run();
+Status generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink) {
+  if (Status s = check_options(options); !s.is_ok()) return s;
+  if (options.events == 0) return Status::ok();
+  try {
+    return Generator(options, sink).run();
+  } catch (const std::exception& e) {  // the engine's arithmetic (std::overflow_error, …), or the sink's
+    return internal_error(e.what());
+  }
 }
 
 }  // namespace liql

@@ -68,6 +68,7 @@
 #include <optional>
 #include <string_view>
 
+#include "schemas/status.h"
 #include "tools/price_path.h"
 
 namespace liql {
@@ -85,9 +86,13 @@ struct GenerateOptions {
 // Writes exactly options.events JSON lines (each without '\n'; the sink adds it).
 // Deterministic: same options → same bytes on any build/compiler (integer
 // arithmetic and a private PRNG only, ordered containers only).
-// Throws std::invalid_argument when crash_pct > 95 or price_path is not one
-// parse_price_path could return (and std::logic_error if a
-// generated line were ever refused by the importer: a bug).
-void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink);
+// No exception leaves it. InvalidArgument, before any line, naming the
+// option: crash_pct > 95, or a price_path check_price_path refuses (one
+// parse_price_path could not have returned). Corruption "generate: internal
+// error: …" if a line it wrote were refused by the engine's own input path, or
+// the engine or the sink threw: a bug, never the options; the lines before it
+// were written and are a valid log.
+[[nodiscard]] Status generate_market(const GenerateOptions& options,
+                                     const std::function<void(std::string_view line)>& sink);
 
 }  // namespace liql

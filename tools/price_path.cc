@@ -1,7 +1,9 @@
 #include "tools/price_path.h"
 
+#include <array>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "schemas/decimal_text.h"
@@ -50,20 +52,42 @@ bool parse_price_path(std::string_view text, RealPricePath* path, InputError* er
   return true;
 }
 
-bool read_price_path(const std::string& file, RealPricePath* path, std::string* message) {
+Status check_price_path(const RealPricePath& path) {
+  const size_t instruments = path.instruments.size();
+  if (instruments < 1 || instruments > 2) return Status::invalid_argument("price_path: one or two instruments");
+  if (path.points.empty() || path.points.front().instrument != 0) {
+    return Status::invalid_argument("price_path: the first point must be of the first instrument");
+  }
+  std::array<std::optional<Int>, 2> first;
+  size_t first_instrument_points = 0;
+  for (size_t k = 0; k < path.points.size(); ++k) {
+    const RealPricePath::Point& point = path.points[k];
+    const std::string where = "price_path: point " + std::to_string(k);
+    if (point.instrument >= instruments) return Status::invalid_argument(where + ": an unknown instrument");
+    if (point.price.sign() <= 0) return Status::invalid_argument(where + ": a price ≤ 0");
+    if (!first[point.instrument]) first[point.instrument] = point.price;
+    if (point.price > *first[point.instrument] * kMaxPathRatio) {
+      return Status::invalid_argument(where + ": more than " + std::to_string(kMaxPathRatio) +
+                                      " times its instrument's first price");
+    }
+    first_instrument_points += point.instrument == 0;
+  }
+  if (first_instrument_points < 2) {
+    return Status::invalid_argument("price_path: fewer than 2 points of the first instrument");
+  }
+  return Status::ok();
+}
+
+Status read_price_path(const std::string& file, RealPricePath* path) {
   std::ifstream in(file, std::ios::binary);
   std::ostringstream buffer;
   if (in) buffer << in.rdbuf();
-  if (!in || in.bad()) {
-    *message = file + ": cannot read it";
-    return false;
-  }
+  if (!in || in.bad()) return Status::io_error(file + ": cannot read it");
   InputError error;
   if (!parse_price_path(buffer.str(), path, &error)) {
-    *message = file + ": " + (error.line == 0 ? error.message : error.to_string());
-    return false;
+    return Status::invalid_argument(file + ": " + (error.line == 0 ? error.message : error.to_string()));
   }
-  return true;
+  return Status::ok();
 }
 
 }  // namespace liql

@@ -16,6 +16,7 @@
 #include "engine/int.h"
 #include "replay/jsonl_import.h"
 #include "replay/price_lines.h"
+#include "schemas/status.h"
 
 namespace liql {
 
@@ -43,8 +44,16 @@ inline constexpr uint64_t kMaxPathRatio = 1000;
 // instrument (then error->line is 0: the file as a whole).
 bool parse_price_path(std::string_view text, RealPricePath* path, InputError* error);
 
-// Reads and parses the file at `file`. On failure returns false and sets
-// *message to "FILE: cannot read it" or "FILE: line N, field "F": reason".
-bool read_price_path(const std::string& file, RealPricePath* path, std::string* message);
+// What parse_price_path guarantees, for a path built by hand (generate_market
+// checks it first): one or two instruments, a first point of the first one,
+// every point of one of them, each price > 0 and at most kMaxPathRatio times
+// its instrument's first, at least 2 points of the first instrument.
+// InvalidArgument naming price_path (and the point) otherwise.
+[[nodiscard]] Status check_price_path(const RealPricePath& path);
+
+// Reads and parses the file at `file` into *path. IOError "FILE: cannot read
+// it"; InvalidArgument "FILE: line N, field "F": reason" (or "FILE: reason"
+// for the file as a whole).
+[[nodiscard]] Status read_price_path(const std::string& file, RealPricePath* path);
 
 }  // namespace liql
