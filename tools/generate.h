@@ -13,6 +13,21 @@
 // deliberately capped ones → UNDER, and a few attempts on healthy accounts →
 // NOT_LIQUIDATABLE).
 //
+// How the keeper finds them: the engine's keeper index (engine/keeper.h) is
+// kept in step with the generator's state after every line, over the ordinary
+// accounts (ids from 1000; the makers and liquidators are never liquidated).
+// Each of a round's four prices is its own line; after each, the accounts the
+// index reports under maintenance that were last seen healthy are looked at,
+// in ascending id order, and join the keeper's queue (or, BANKRUPT and
+// exhausted, wait for an absorb in the next round). An account is also looked
+// at after each of its own trades, deposits and withdrawals, and by the keeper
+// between its liquidations. The keeper works through its queue in ascending
+// id order from a cursor carried over between rounds, within a budget of
+// events per round, so in a crash it falls behind; an account stays queued
+// until the keeper reaches it, even if a price lifts it meanwhile (the keeper
+// then finds it healthy and moves on). One the keeper left alone (nothing to
+// seize, or its liquidation refused) waits for a line of its own.
+//
 // The bankruptcy cases of SPEC §5.4:
 // * traders who realise a loss by trading: a few gamblers at the edge of their
 //   limit (6% of the USDC- or spot-collateral perp traders, ~4% of all) who,
