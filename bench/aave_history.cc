@@ -8,7 +8,7 @@
 
 #include "engine/int.h"
 #include "replay/aave_import.h"
-#include "replay/rng.h"
+#include "tools/rng.h"
 
 namespace liql::bench {
 namespace {

@@ -2,7 +2,7 @@
 // A synthetic Aave-style history for the import benchmark (bench only; issue 10).
 //
 // Deterministic: the same options give the same bytes on every platform
-// (integer arithmetic and replay/rng.h only). The output is what `liqledger
+// (integer arithmetic and tools/rng.h only). The output is what `liqledger
 // import aave` reads: a MARKET.json with four reserves (WETH, USDC, WBTC, DAI)
 // and their Chainlink feeds, and JSON Lines of decoded Pool events and
 // AnswerUpdated rounds, ordered by (block, log_index):

@@ -41,7 +41,7 @@
 #include "engine/int.h"
 #include "engine/keeper.h"
 #include "engine/state.h"
-#include "replay/rng.h"
+#include "tools/rng.h"
 
 namespace liql {
 namespace {

@@ -10,7 +10,7 @@
 // lines as the in-memory generator with the same options) instead of generated.
 //
 // In one process, one phase after the other, on fresh RocksDB directories:
-//   1. generate the synthetic market in memory (replay/generate.h) and import
+//   1. generate the synthetic market in memory (tools/generate.h) and import
 //      it into Event buffers (replay/jsonl_import.h); not part of any ratio;
 //   2. append, raw: RocksDB WriteBatch puts of the very record values the
 //      ledger writes (same 8-byte big-endian keys, same column families, same
@@ -75,12 +75,12 @@
 
 #include "bench/bench_flags.h"
 #include "replay/audit.h"
-#include "replay/generate.h"
 #include "replay/jsonl_import.h"
 #include "replay/replay.h"
 #include "replay/risk.h"
 #include "replay/whatif.h"
 #include "schemas/event_types.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {
@@ -345,7 +345,7 @@ std::unique_ptr<JsonlImporter> generate_events(const Flags& flags, double* secon
     if (!importer->add_line(line, ++line_number, &error)) die("market line refused: " + error.to_string());
   };
   if (flags.jsonl.empty()) {
-    generate_market(options, add);
+    if (Status s = generate_market(options, add); !s.is_ok()) die(s.to_string());
   } else {
     // A market written earlier by `liqledger generate` (the same lines).
     std::ifstream in(flags.jsonl);

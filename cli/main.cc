@@ -16,7 +16,7 @@
 #include "replay/aave_import.h"
 #include "replay/account_view.h"
 #include "replay/audit.h"
-#include "replay/generate.h"
+#include "tools/generate.h"
 #include "replay/jsonl_export.h"
 #include "replay/labels.h"
 #include "replay/proof.h"
@@ -272,18 +272,17 @@ int run_generate(GenerateOptions options, const std::string& price_path, bool cr
     if (crash_given) {
       return bad_input("generate: --crash and --price-path exclude each other (the path brings its own moves)");
     }
-    std::string error;
-    if (!read_price_path(price_path, &options.price_path.emplace(), &error)) {
-      return bad_input("generate: --price-path " + error);
+    if (Status s = read_price_path(price_path, &options.price_path.emplace()); !s.is_ok()) {
+      return bad_input("generate: --price-path " + s.message());
     }
   }
-  try {
-    generate_market(options, [](std::string_view line) {
-      std::fwrite(line.data(), 1, line.size(), stdout);
-      std::fputc('\n', stdout);
-    });
-  } catch (const std::exception& e) {
-    return bad_input(std::string("generate: ") + e.what());
+  // --crash is range-checked by its flag; an option the generator still refused would exit 2 too.
+  const Status s = generate_market(options, [](std::string_view line) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+  });
+  if (!s.is_ok()) {
+    return s.code() == Status::Code::InvalidArgument ? bad_input("generate: " + s.message()) : fail(s.message());
   }
   return std::ferror(stdout) ? fail("generate: cannot write to stdout") : 0;
 }

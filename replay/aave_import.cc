@@ -8,7 +8,7 @@
 
 #include "engine/liquidation.h"
 #include "replay/json_line.h"
-#include "replay/price_path.h"
+#include "replay/price_lines.h"
 #include "replay/replay.h"
 
 namespace liql {

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "replay/generate.h"
 #include "replay/proof.h"
 #include "replay/replay.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {
@@ -28,14 +28,14 @@ void check_incremental_hash(uint64_t seed, uint64_t every) {
   Commitment hasher;
   size_t line_number = 0;
   size_t checked = 0;
-  generate_market(options, [&](std::string_view line) {
+  EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
     InputError error;
     ASSERT_TRUE(run.add_line(line, ++line_number, &error)) << error.to_string();
     hasher.touch(run.outcomes().back().touched);
     if (line_number % every != 0) return;
     ASSERT_EQ(hasher.hash(run.machine().state()), state_hash(run.machine().state())) << "after line " << line_number;
     ++checked;
-  });
+  }).is_ok());
   EXPECT_EQ(checked, options.events / every);
 }
 

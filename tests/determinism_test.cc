@@ -15,10 +15,10 @@
 
 #include "engine/state.h"
 #include "replay/audit.h"
-#include "replay/generate.h"
 #include "replay/jsonl_export.h"
 #include "replay/replay.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {
@@ -51,10 +51,10 @@ std::string market(uint64_t seed, uint64_t accounts, uint64_t events, uint32_t c
   options.events = events;
   options.crash_pct = crash_pct;
   std::string text;
-  generate_market(options, [&](std::string_view line) {
+  EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
     text.append(line);
     text += '\n';
-  });
+  }).is_ok());
   return text;
 }
 

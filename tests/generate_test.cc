@@ -1,4 +1,4 @@
-// The synthetic market (replay/generate.h): deterministic, exactly the number
+// The synthetic market (tools/generate.h): deterministic, exactly the number
 // of lines asked for, every line accepted, and — run through the state
 // machine — many partial liquidations, bankruptcies, capped seizures whose
 // dust is closed out, absorbed traders who realised a loss, no account left
@@ -11,24 +11,33 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "engine/health.h"
 #include "engine/state.h"
-#include "replay/generate.h"
-#include "replay/price_path.h"
 #include "replay/replay.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
+#include "tools/price_path.h"
 
 namespace liql {
 namespace {
 
 std::vector<std::string> generate(const GenerateOptions& options) {
   std::vector<std::string> lines;
-  generate_market(options, [&](std::string_view line) { lines.emplace_back(line); });
+  const Status status = generate_market(options, [&](std::string_view line) { lines.emplace_back(line); });
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
   return lines;
+}
+
+// Options generate_market refuses: InvalidArgument with `message`, before any line.
+void expect_refused(const GenerateOptions& options, const std::string& message) {
+  size_t lines = 0;
+  const Status status = generate_market(options, [&](std::string_view) { ++lines; });
+  EXPECT_EQ(status.code(), Status::Code::InvalidArgument) << status.to_string();
+  EXPECT_EQ(status.message(), message);
+  EXPECT_EQ(lines, 0u);
 }
 
 GenerateOptions options(uint64_t seed, uint64_t accounts, uint64_t events, uint32_t crash_pct = 40) {
@@ -68,8 +77,11 @@ TEST(Generate, WritesExactlyTheNumberOfEventsAskedFor) {
   EXPECT_EQ(generate(options(3, 0, 500)).size(), 500u);  // no ordinary accounts: prices and the setup only
 }
 
+// crash_pct is a percentage of the price, at most 95: 96 is refused, with nothing written; 95 runs.
 TEST(Generate, RefusesACrashDeeperThan95Percent) {
-  EXPECT_THROW(generate(options(1, 10, 10, 96)), std::invalid_argument);
+  expect_refused(options(1, 10, 10, 96), "crash_pct 96: not between 0 and 95");
+  expect_refused(options(1, 10, 10, 1000), "crash_pct 1000: not between 0 and 95");
+  EXPECT_EQ(generate(options(1, 10, 10, 95)).size(), 10u);
 }
 
 // Σ deposits − Σ withdrawals + Σ insurance_deposits per asset, from the
@@ -216,7 +228,7 @@ TEST(Generate, DefaultMarketAbsorbsLossesAndClosesOutDust) {
   expect_loss_realisers_and_dust_closed_out(run, counts);
 }
 
-// ---- a real price path (GenerateOptions::price_path, replay/price_path.h) ----------------
+// ---- a real price path (GenerateOptions::price_path, tools/price_path.h) ----------------
 
 RealPricePath parsed_path(const std::string& text) {
   RealPricePath path;
@@ -408,26 +420,42 @@ TEST(GeneratePricePath, BadInputNamesTheLineAndField) {
   // A missing file, and the line and field through read_price_path.
   testing::ScratchDir dir;
   RealPricePath path;
-  std::string message;
-  EXPECT_FALSE(read_price_path(dir.path("none.jsonl"), &path, &message));
-  EXPECT_EQ(message, dir.path("none.jsonl") + ": cannot read it");
+  Status status = read_price_path(dir.path("none.jsonl"), &path);
+  EXPECT_EQ(status.code(), Status::Code::IOError);
+  EXPECT_EQ(status.message(), dir.path("none.jsonl") + ": cannot read it");
   std::ofstream(dir.path("bad.jsonl")) << good << "\n" << R"({"type":"price","ts":2,"asset":1,"price":"1.2.3"})";
-  EXPECT_FALSE(read_price_path(dir.path("bad.jsonl"), &path, &message));
-  EXPECT_EQ(message.rfind(dir.path("bad.jsonl") + ": line 2, field \"price\": ", 0), 0u) << message;
+  status = read_price_path(dir.path("bad.jsonl"), &path);
+  EXPECT_EQ(status.code(), Status::Code::InvalidArgument);
+  EXPECT_EQ(status.message().rfind(dir.path("bad.jsonl") + ": line 2, field \"price\": ", 0), 0u) << status.message();
   std::ofstream(dir.path("good.jsonl")) << kCrashPath;
-  EXPECT_TRUE(read_price_path(dir.path("good.jsonl"), &path, &message)) << message;
+  status = read_price_path(dir.path("good.jsonl"), &path);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
   EXPECT_EQ(path.points.size(), 4u);
 }
 
-// A path built by hand is checked like a parsed one.
+// A path built by hand is checked like a parsed one: a Status naming the
+// option and the point, and nothing written.
 TEST(GeneratePricePath, RefusesAnInvalidHandBuiltPath) {
   GenerateOptions o = options(1, 10, 100);
+  o.price_path = RealPricePath{{}, {{0, Int(5)}, {0, Int(6)}}};
+  expect_refused(o, "price_path: one or two instruments");
+  o.price_path = RealPricePath{{"asset 1", "asset 2", "asset 3"}, {{0, Int(5)}, {0, Int(6)}}};
+  expect_refused(o, "price_path: one or two instruments");
+  o.price_path = RealPricePath{{"asset 1", "asset 2"}, {{1, Int(5)}, {0, Int(5)}, {0, Int(6)}}};
+  expect_refused(o, "price_path: the first point must be of the first instrument");
   o.price_path = RealPricePath{{"asset 1"}, {{0, Int(5)}}};
-  EXPECT_THROW(generate(o), std::invalid_argument);
+  expect_refused(o, "price_path: fewer than 2 points of the first instrument");
+  o.price_path = RealPricePath{{"asset 1", "asset 2"}, {{0, Int(5)}, {1, Int(5)}}};  // one point of the first
+  expect_refused(o, "price_path: fewer than 2 points of the first instrument");
   o.price_path = RealPricePath{{"asset 1"}, {{0, Int(5)}, {0, Int(0)}}};
-  EXPECT_THROW(generate(o), std::invalid_argument);
+  expect_refused(o, "price_path: point 1: a price ≤ 0");
   o.price_path = RealPricePath{{"asset 1"}, {{0, Int(5)}, {1, Int(5)}}};
-  EXPECT_THROW(generate(o), std::invalid_argument);
+  expect_refused(o, "price_path: point 1: an unknown instrument");
+  // 5 · 1000 = 5000 is the most a point of an instrument first at 5 may be.
+  o.price_path = RealPricePath{{"asset 1"}, {{0, Int(5)}, {0, Int(7)}, {0, Int(5001)}}};
+  expect_refused(o, "price_path: point 2: more than 1000 times its instrument's first price");
+  o.price_path = RealPricePath{{"asset 1"}, {{0, Int(5)}, {0, Int(5000)}}};
+  EXPECT_EQ(generate(o).size(), 100u);
 }
 
 // A path with more points than the log has rounds still ends on its last

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "engine/int.h"
-#include "replay/rng.h"
+#include "tools/rng.h"
 
 namespace liql {
 namespace {

@@ -16,10 +16,10 @@
 
 #include "engine/health.h"
 #include "engine/machine.h"
-#include "replay/generate.h"
 #include "replay/replay.h"
-#include "replay/rng.h"
 #include "tests/engine_fixtures.h"
+#include "tools/generate.h"
+#include "tools/rng.h"
 
 namespace liql {
 namespace {
@@ -69,7 +69,7 @@ MarketRunStats run_market(const GenerateOptions& options, bool every_event) {
   MemoryRun run;
   KeeperIndex index;
   size_t line_number = 0;
-  generate_market(options, [&](std::string_view line) {
+  EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
     InputError error;
     if (!run.add_line(line, ++line_number, &error)) {
       ADD_FAILURE() << error.to_string();
@@ -91,7 +91,7 @@ MarketRunStats run_market(const GenerateOptions& options, bool every_event) {
           << "seed " << options.seed << " line " << line_number << ": " << describe(index.liquidatable(), want) << "\n"
           << line;
     }
-  });
+  }).is_ok());
   stats.price_reevaluated = index.stats().price_reevaluated;
   stats.accounts = run.machine().state().accounts.size();
   return stats;

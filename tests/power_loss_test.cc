@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "replay/generate.h"
 #include "replay/replay.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {
@@ -141,9 +141,9 @@ std::vector<std::string> batches(size_t count) {
   options.events = count * kBatch;
   std::vector<std::string> out(count);
   size_t n = 0;
-  generate_market(options, [&](std::string_view line) {
+  EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
     out[n++ / kBatch] += std::string(line) + "\n";
-  });
+  }).is_ok());
   return out;
 }
 

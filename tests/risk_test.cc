@@ -19,13 +19,13 @@
 #include <fmt/format.h>
 
 #include "engine/health.h"
-#include "replay/generate.h"
 #include "replay/replay.h"
 #include "replay/risk.h"
 #include "tests/cli_run.h"
 #include "tests/event_lines.h"
 #include "tests/engine_fixtures.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {
@@ -489,10 +489,10 @@ std::string generated_market(uint64_t seed, uint64_t accounts, uint64_t events) 
   options.events = events;
   options.crash_pct = 40;
   std::string text;
-  generate_market(options, [&](std::string_view line) {
+  EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
     text += line;
     text += '\n';
-  });
+  }).is_ok());
   return text;
 }
 

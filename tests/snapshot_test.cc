@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "replay/generate.h"
 #include "engine/encoding.h"
 #include "replay/replay.h"
 #include "tests/raw_db.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {
@@ -94,10 +94,10 @@ TEST_F(SnapshotTest, GeneratedMarketFromSnapshotsEqualsGenesisHashForHash) {
   options.accounts = 150;
   options.events = 2000;
   std::string text;
-  generate_market(options, [&](std::string_view line) {
+  EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
     text += line;
     text += '\n';
-  });
+  }).is_ok());
   append(text, 250);
   const std::vector<Hash> expected = genesis_hashes();
   ASSERT_EQ(expected.size(), 2001u);

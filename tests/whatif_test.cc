@@ -32,7 +32,6 @@
 #include <string>
 #include <vector>
 
-#include "replay/generate.h"
 #include "replay/replay.h"
 #include "replay/whatif.h"
 #include "tests/cli_run.h"
@@ -40,6 +39,7 @@
 #include "tests/event_lines.h"
 #include "tests/scenario_util.h"
 #include "tests/test_dirs.h"
+#include "tools/generate.h"
 
 namespace liql {
 namespace {
@@ -1397,7 +1397,7 @@ TEST_F(CascadeMarket, AtMostSixteenStepsPerAccountInARound) {
 // 4. Conservation after every keeper step
 // =============================================================================
 
-// A generated market (replay/generate.h: 300 accounts, 20000 events, a 40 %
+// A generated market (tools/generate.h: 300 accounts, 20000 events, a 40 %
 // crash), shared by the tests of sections 4 and 5.
 class GeneratedMarket : public ::testing::Test {
  protected:
@@ -1411,10 +1411,10 @@ class GeneratedMarket : public ::testing::Test {
     options.seed = 7;
     options.accounts = 300;
     options.events = 20000;
-    generate_market(options, [&](std::string_view line) {
+    EXPECT_TRUE(generate_market(options, [&](std::string_view line) {
       text.append(line);
       text += '\n';
-    });
+    }).is_ok());
     ledger_ = ledger_with((*dir_ / "db").string(), text).release();
   }
   static void TearDownTestSuite() {

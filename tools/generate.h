@@ -13,6 +13,21 @@
 // deliberately capped ones → UNDER, and a few attempts on healthy accounts →
 // NOT_LIQUIDATABLE).
 //
+// How the keeper finds them: the engine's keeper index (engine/keeper.h) is
+// kept in step with the generator's state after every line, over the ordinary
+// accounts (ids from 1000; the makers and liquidators are never liquidated).
+// Each of a round's four prices is its own line; after each, the accounts the
+// index reports under maintenance that were last seen healthy are looked at,
+// in ascending id order, and join the keeper's queue (or, BANKRUPT and
+// exhausted, wait for an absorb in the next round). An account is also looked
+// at after each of its own trades, deposits and withdrawals, and by the keeper
+// between its liquidations. The keeper works through its queue in ascending
+// id order from a cursor carried over between rounds, within a budget of
+// events per round, so in a crash it falls behind; an account stays queued
+// until the keeper reaches it, even if a price lifts it meanwhile (the keeper
+// then finds it healthy and moves on). One the keeper left alone (nothing to
+// seize, or its liquidation refused) waits for a line of its own.
+//
 // The bankruptcy cases of SPEC §5.4:
 // * traders who realise a loss by trading: a few gamblers at the edge of their
 //   limit (6% of the USDC- or spot-collateral perp traders, ~4% of all) who,
@@ -39,7 +54,7 @@
 // (the same import path as MemoryRun) and sizes each event from that state.
 //
 // A real price path (GenerateOptions::price_path, `--price-path PRICES.jsonl`,
-// replay/price_path.h) replaces the synthetic drift, crash and recovery; the
+// tools/price_path.h) replaces the synthetic drift, crash and recovery; the
 // rest of the story (onboarding, trading, the keeper, the gamblers, the
 // wind-down) is unchanged:
 // * the path's first instrument drives ETH (spot ETH and ETH-PERP move as
@@ -68,7 +83,8 @@
 #include <optional>
 #include <string_view>
 
-#include "replay/price_path.h"
+#include "schemas/status.h"
+#include "tools/price_path.h"
 
 namespace liql {
 
@@ -85,9 +101,12 @@ struct GenerateOptions {
 // Writes exactly options.events JSON lines (each without '\n'; the sink adds it).
 // Deterministic: same options → same bytes on any build/compiler (integer
 // arithmetic and a private PRNG only, ordered containers only).
-// Throws std::invalid_argument when crash_pct > 95 or price_path is not one
-// parse_price_path could return (and std::logic_error if a
-// generated line were ever refused by the importer: a bug).
-void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink);
+// No exception leaves it. InvalidArgument, before any line, naming the
+// option: crash_pct > 95, or a price_path check_price_path refuses (one
+// parse_price_path could not have returned). Internal ("generate: …") if a line it wrote were refused by the engine's own input path, or
+// the engine or the sink threw: a bug, never the options; the lines before it
+// were written and are a valid log.
+[[nodiscard]] Status generate_market(const GenerateOptions& options,
+                                     const std::function<void(std::string_view line)>& sink);
 
 }  // namespace liql

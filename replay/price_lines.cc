@@ -1,11 +1,8 @@
-#include "replay/price_path.h"
+#include "replay/price_lines.h"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <limits>
-#include <map>
-#include <sstream>
 #include <stdexcept>
 
 #include "replay/json_fields.h"
@@ -102,59 +99,6 @@ bool parse_price_lines(std::string_view text, std::vector<PriceLineRecord>* line
       *error = InputError{line_number, refusal.field, refusal.message};
       return false;
     }
-  }
-  return true;
-}
-
-bool parse_price_path(std::string_view text, RealPricePath* path, InputError* error) {
-  *path = RealPricePath{};
-  std::map<std::string, uint32_t> seen;  // instrument → index in order of first appearance
-  std::vector<Int> first_price;          // per driving instrument
-  size_t first_instrument_points = 0;
-  std::vector<PriceLineRecord> lines;
-  const bool parsed = parse_price_lines(text, &lines, error, [&](const PriceLineRecord& record, InputError* refusal) {
-    const std::string instrument = std::string(record.market ? "market " : "asset ") + std::to_string(record.id);
-    const auto [it, added] = seen.emplace(instrument, static_cast<uint32_t>(seen.size()));
-    const uint32_t index = it->second;
-    if (index >= 2) return true;  // a third instrument: checked, not followed
-    if (added) {
-      path->instruments.push_back(instrument);
-      first_price.push_back(record.price);
-    }
-    if (record.price > first_price[index] * kMaxPathRatio) {
-      *refusal = InputError{record.line, "price",
-                            format_units(record.price, kPriceDecimals) + " is more than " +
-                                std::to_string(kMaxPathRatio) + " times the first price of " + instrument + " (" +
-                                format_units(first_price[index], kPriceDecimals) + ")"};
-      return false;
-    }
-    path->points.push_back(RealPricePath::Point{index, record.price});
-    first_instrument_points += index == 0;
-    return true;
-  });
-  if (!parsed) return false;
-  if (first_instrument_points < 2) {
-    *error = InputError{0, "",
-                        first_instrument_points == 0
-                            ? "no price lines (a price path needs at least 2 points)"
-                            : "only 1 point of " + path->instruments[0] + " (a price path needs at least 2 points)"};
-    return false;
-  }
-  return true;
-}
-
-bool read_price_path(const std::string& file, RealPricePath* path, std::string* message) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream buffer;
-  if (in) buffer << in.rdbuf();
-  if (!in || in.bad()) {
-    *message = file + ": cannot read it";
-    return false;
-  }
-  InputError error;
-  if (!parse_price_path(buffer.str(), path, &error)) {
-    *message = file + ": " + (error.line == 0 ? error.message : error.to_string());
-    return false;
   }
   return true;
 }

@@ -1,23 +1,25 @@
-#include "replay/generate.h"
+#include "tools/generate.h"
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <optional>
+#include <exception>
 #include <map>
+#include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "engine/health.h"
+#include "engine/keeper.h"
 #include "engine/liquidation.h"
 #include "engine/machine.h"
 #include "replay/json_line.h"
 #include "replay/jsonl_import.h"
-#include "replay/rng.h"
 #include "schemas/event_check.h"
+#include "schemas/status.h"
+#include "tools/rng.h"
 
 namespace liql {
 namespace {
@@ -57,8 +59,6 @@ struct Feed {
   int coin;
 };
 constexpr std::array<Feed, 4> kFeeds = {{{false, kEth, 0}, {false, kBtc, 1}, {true, kEthPerp, 0}, {true, kBtcPerp, 1}}};
-int asset_feed(AssetId asset) { return asset == kEth ? 0 : 1; }
-int market_feed(MarketId market) { return market == kEthPerp ? 2 : 3; }
 
 // Amounts are written with a realistic granularity (cents, micro-ETH, satoshi).
 Int granularity(AssetId asset) {
@@ -71,29 +71,48 @@ Int whole(uint64_t units, unsigned decimals) { return Int(units) * pow10(decimal
 
 // ---- the lines ---------------------------------------------------------------------
 
+// A line the generator wrote that the engine's own input path refuses, or an
+// exception of the engine: a bug of the generator, never of its options.
+Status internal_error(const std::string& what) { return Status::internal("generate: " + what); }
+
 // One JSON object per line (replay/json_line.h); keys in the order they are
 // added (that of SPEC §8's example).
 // Applies lines exactly as MemoryRun does (import, verify, apply), without
-// keeping the history: an Outcome is ~2 KB and a run can have 10^6 events.
+// keeping the history (an Outcome is ~2 KB and a run can have 10^6 events),
+// and keeps the engine's keeper index (engine/keeper.h) in step with the
+// state. The index tracks the ordinary traders only: the makers and the
+// liquidators are touched by nearly every event and never liquidated.
 class Tracker {
  public:
-  Outcome apply(std::string_view line, uint64_t line_number) {
+  Result<Outcome> apply(std::string_view line, uint64_t line_number) {
     JsonlImporter importer(machine_.state());
     InputError error;
     if (!importer.add_line(line, line_number, &error) || importer.events().size() != 1) {
-      throw std::logic_error("generate: the importer refused a generated line: " + error.to_string());
+      return internal_error("the importer refused generated line " + std::to_string(line_number) + ": " +
+                            error.to_string());
     }
     const std::string& bytes = importer.events().front();
     std::string field, message;
     const fb::Event* event =
         verify_event_buffer(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &field, &message);
-    if (event == nullptr) throw std::logic_error("generate: invalid event buffer: " + field + ": " + message);
-    return machine_.apply(*event, machine_.state().seq + 1);
+    if (event == nullptr) {
+      return internal_error("generated line " + std::to_string(line_number) + ": invalid event buffer: " + field +
+                            ": " + message);
+    }
+    Outcome outcome;
+    if (Status s = machine_.apply(*event, machine_.state().seq + 1, &outcome); !s.is_ok()) {
+      return internal_error("generated line " + std::to_string(line_number) + ": " + s.message());
+    }
+    std::erase_if(outcome.touched, [](AccountId id) { return id < kFirstTrader; });
+    index_.on_event(machine_.state(), *event, outcome);
+    return outcome;
   }
   const State& state() const { return machine_.state(); }
+  const KeeperIndex& index() const { return index_; }
 
  private:
   Machine machine_;
+  KeeperIndex index_;
 };
 
 // ---- the price path ------------------------------------------------------------------
@@ -163,55 +182,6 @@ class PricePath {
   std::array<uint32_t, 2> depth_bp_;
 };
 
-// ---- who may have become liquidatable --------------------------------------------------
-
-// H_maint is linear in every price: a relative move δ of feed f changes it by
-// exposure[f]·δ (exactly, up to one unit of rounding per term). So an account
-// with H_maint = H ≥ 0 stays at or above maintenance while every feed it holds
-// stays within r of its price at the check, on the harmful side, where
-// Σ|exposure|·r ≤ 0.9·H. The watch keeps those bounds per feed and hands back
-// the accounts whose bound a new price crossed: only they are rechecked.
-struct Band {
-  int feed;
-  bool above;  // recheck when the price rises above `bound` (else: falls below it)
-  Int bound;
-};
-
-class RiskWatch {
- public:
-  void watch(AccountId id, std::vector<Band> bands) {
-    forget(id);
-    for (const Band& band : bands) side(band)[band.feed].emplace(band.bound, id);
-    if (!bands.empty()) bands_.emplace(id, std::move(bands));
-  }
-
-  void forget(AccountId id) {
-    auto it = bands_.find(id);
-    if (it == bands_.end()) return;
-    for (const Band& band : it->second) side(band)[band.feed].erase({band.bound, id});
-    bands_.erase(it);
-  }
-
-  // The accounts whose band on `feed` the new price left, in a fixed order; they are forgotten.
-  std::vector<AccountId> crossed(int feed, const Int& price) {
-    std::vector<AccountId> ids;
-    auto& below = below_[feed];
-    for (auto it = below.upper_bound({price, kMaxId}); it != below.end(); ++it) ids.push_back(it->second);
-    auto& above = above_[feed];
-    for (auto it = above.begin(); it != above.end() && it->first < price; ++it) ids.push_back(it->second);
-    for (AccountId id : ids) forget(id);
-    return ids;
-  }
-
- private:
-  using Bounds = std::array<std::set<std::pair<Int, AccountId>>, 4>;
-  static constexpr AccountId kMaxId = ~AccountId{0};
-  Bounds& side(const Band& band) { return band.above ? above_ : below_; }
-
-  Bounds below_, above_;
-  std::map<AccountId, std::vector<Band>> bands_;
-};
-
 // ---- ordinary accounts ----------------------------------------------------------------
 
 enum class Style : uint8_t {
@@ -237,12 +207,9 @@ struct Trader {
   bool panics = false;
 };
 
-struct Risk {
-  AccountStatus status = AccountStatus::Healthy;
-  Int maint;                     // H_maint
-  std::array<Int, 4> exposure;   // ∂H_maint / (relative move) per feed
-  bool liquidatable() const { return status == AccountStatus::Liquidatable || status == AccountStatus::Bankrupt; }
-};
+bool liquidatable(AccountStatus status) {
+  return status == AccountStatus::Liquidatable || status == AccountStatus::Bankrupt;
+}
 
 // ---- the generator ------------------------------------------------------------------------
 
@@ -273,21 +240,31 @@ class Generator {
     keeper_budget_ = 32 + options.accounts / 4;
   }
 
-  void run() {
+  // OK, or why the run stopped before options.events lines (a bug: internal_error).
+  Status run() {
     setup();
     while (!full()) round();
-    if (options_.progress) report();
+    if (options_.progress && status_.is_ok()) report();
+    return status_;
   }
 
  private:
   // ---- output ----
-  bool full() const { return written_ >= options_.events; }
+  // Also true once a line failed: every step checks it before it writes.
+  bool full() const { return written_ >= options_.events || !status_.is_ok(); }
   uint64_t progress() const { return written_ * 1000 / options_.events; }
   void pass_time(uint64_t min_ms, uint64_t max_ms) { ts_ += rng_.between(min_ms, max_ms) * 1000; }
 
-  // Writes one line and applies it. REQUIRES !full().
+  // Writes one line and applies it. REQUIRES !full(). When the line cannot be
+  // applied, nothing is written, status_ says why (so full() holds) and the
+  // Outcome is empty.
   Outcome emit(const std::string& line) {
-    Outcome outcome = tracker_.apply(line, written_ + 1);
+    Result<Outcome> applied = tracker_.apply(line, written_ + 1);
+    if (!applied.is_ok()) {
+      status_ = applied.status();
+      return Outcome{};
+    }
+    Outcome outcome = std::move(applied).value();
     sink_(line);
     ++written_;
     if (options_.progress && written_ % std::max<uint64_t>(1, options_.events / 10) == 0) {
@@ -337,10 +314,6 @@ class Generator {
     return a == nullptr ? Int(0) : account_health(state(), *a, Level::Init).value;
   }
   const Int& oracle(MarketId market) const { return state().markets.at(market).oracle.price; }
-  const Int& feed_price(int feed) const {
-    const Feed& f = kFeeds[feed];
-    return f.market ? state().markets.at(f.id).oracle.price : state().assets.at(f.id).oracle.price;
-  }
 
   // Base units of `market` worth `quote` quote units at the oracle, down to whole lots.
   Int lots_worth(MarketId market, const Int& quote) const {
@@ -425,7 +398,7 @@ class Generator {
   }
 
   // The real path's point for a round starting after n = written_ lines of E
-  // (replay/generate.h): 0 while accounts onboard, M − 1 in the wind-down,
+  // (tools/generate.h): 0 while accounts onboard, M − 1 in the wind-down,
   // 1 + ⌊(1000·n − 400·E)·(M − 1) / (585·E)⌋ in between; the points up to it
   // are taken in order, each coin at its instrument's latest price.
   void follow_real_path() {
@@ -449,7 +422,7 @@ class Generator {
   }
 
   // All four feeds at one ts (publish_ts = ts: fresh); after each, the
-  // accounts whose band it crossed are rechecked.
+  // traders it took under maintenance are rechecked.
   void publish_prices() {
     pass_time(500, 1500);
     for (int feed = 0; feed < 4 && !full(); ++feed) {
@@ -459,69 +432,51 @@ class Generator {
                .amount("price", path_.price(f.coin), kPriceDecimals)
                .id("publish_ts", ts_)
                .done());
-      for (AccountId id : watch_.crossed(feed, feed_price(feed))) recheck(id);
+      recheck_fallen();
     }
+  }
+
+  // The watched traders (watched_) the last price took under maintenance, as
+  // the keeper index finds them (exactly, without a scan: engine/keeper.h),
+  // rechecked in ascending id order. Nothing to look at when that price
+  // crossed none of the index's bands.
+  void recheck_fallen() {
+    const KeeperIndex& index = tracker_.index();
+    if (index.stats().last_update_reevaluated == 0) return;
+    std::vector<AccountId> fallen;
+    for (AccountId id : index.liquidatable()) {
+      if (watched_.contains(id)) fallen.push_back(id);
+    }
+    for (AccountId id : fallen) recheck(id);
   }
 
   // ---- risk bookkeeping ----
   bool is_trader(AccountId id) const { return id >= kFirstTrader; }
 
-  Risk assess(const Account& a) const {
-    Risk risk;
-    const HealthReport report = health_report(state(), a);
-    risk.status = report.status;
-    risk.maint = report.maint;
-    for (const auto& [asset, balance] : a.balances) {
-      if (asset != kUsdc) risk.exposure[asset_feed(asset)] += token_term(state(), asset, balance, Level::Maint);
-    }
-    for (const auto& [market, position] : a.positions) {
-      const PerpTerm term = perp_term(state(), market, position, Level::Maint);
-      risk.exposure[market_feed(market)] += notional(state(), market, position.base) - term.requirement;
-    }
-    return risk;
-  }
-
-  std::vector<Band> bands(const Risk& risk) const {
-    Int total = 0;
-    for (const Int& e : risk.exposure) total += abs(e);
-    if (total.is_zero()) return {};
-    // Below 100 units the rounding slack is not worth it: recheck on any harmful move.
-    const Int r_ppm = risk.maint < 100 ? Int(0) : fdiv(risk.maint * 900'000, total);
-    std::vector<Band> out;
-    for (int feed = 0; feed < 4; ++feed) {
-      const Int& e = risk.exposure[feed];
-      if (e.is_zero()) continue;
-      const Int& price = feed_price(feed);
-      const Int move = muldiv_floor(price, r_ppm, Int(1'000'000));
-      if (e.sign() > 0 && move < price) out.push_back(Band{feed, false, price - move});
-      if (e.sign() < 0 && move < price * 1000) out.push_back(Band{feed, true, price + move});
-    }
-    return out;
-  }
+  AccountStatus assess(const Account& a) const { return health_report(state(), a).status; }
 
   // BANKRUPT with nothing a liquidation could still seize (SPEC §5.4): only an absorb closes it out.
-  bool absorbable(const Account& a, const Risk& risk) const {
-    return risk.status == AccountStatus::Bankrupt && exhausted(state(), a);
+  bool absorbable(const Account& a, AccountStatus status) const {
+    return status == AccountStatus::Bankrupt && exhausted(state(), a);
   }
 
-  // After an event touched an ordinary account, or a price left its band:
-  // it waits for the keeper (to be liquidated, or absorbed from the next
-  // round on), or it is watched again.
+  // After an event touched an ordinary account, or a price took a watched
+  // one under: it waits for the keeper (to be liquidated, or absorbed from the
+  // next round on), or it is watched again.
   void recheck(AccountId id) {
     if (!is_trader(id)) return;
     pending_.erase(id);
     absorbable_.erase(id);
+    watched_.erase(id);
     const Account* a = account(id);
-    if (a == nullptr) return watch_.forget(id);
-    const Risk risk = assess(*a);
-    if (absorbable(*a, risk)) {
-      watch_.forget(id);
+    if (a == nullptr) return;
+    const AccountStatus status = assess(*a);
+    if (absorbable(*a, status)) {
       absorbable_.emplace(id, round_);
-    } else if (risk.liquidatable()) {
-      watch_.forget(id);
+    } else if (liquidatable(status)) {
       pending_.insert(id);
     } else {
-      watch_.watch(id, bands(risk));
+      watched_.insert(id);
     }
   }
 
@@ -616,15 +571,18 @@ class Generator {
   void liquidate_account(AccountId id, uint64_t* budget) {
     for (int attempt = 0; attempt < 4; ++attempt) {
       const Account* a = account(id);
-      const Risk risk = assess(*a);
-      if (!risk.liquidatable()) return watch_.watch(id, bands(risk));
-      if (absorbable(*a, risk)) return recheck(id);  // absorbed next round
+      const AccountStatus status = assess(*a);
+      if (!liquidatable(status)) {
+        watched_.insert(id);
+        return;
+      }
+      if (absorbable(*a, status)) return recheck(id);  // absorbed next round
       if (*budget == 0 || full()) break;
       --*budget;
       pass_time(20, 200);
       // Rarely, a keeper that absorbs a bankrupt account too early, while it
       // still holds seizable collateral: → NOT_EXHAUSTED.
-      if (risk.status == AccountStatus::Bankrupt && a->positions.empty() && rng_.chance(kEarlyAbsorbPerMille)) {
+      if (status == AccountStatus::Bankrupt && a->positions.empty() && rng_.chance(kEarlyAbsorbPerMille)) {
         emit(JsonLine("absorb", ts_).id("account", id).done());
         continue;
       }
@@ -879,10 +837,10 @@ class Generator {
     if (onboarding() && (traders_.empty() || rng_.chance(800))) return onboard();
     if (traders_.empty()) return;
     Trader& t = traders_[rng_.below(traders_.size())];
-    const Risk risk = assess(*account(t.id));
-    const bool healthy = risk.status == AccountStatus::Healthy;
+    const AccountStatus status = assess(*account(t.id));
+    const bool healthy = status == AccountStatus::Healthy;
     const uint64_t roll = rng_.below(1000);
-    if (roll < 6) return probe(t, risk);
+    if (roll < 6) return probe(t, status);
     if (winding_down()) {  // money in and out only: neither can make an account bankrupt
       return roll < 500 || !healthy ? add_funds(t) : take_profit(t);
     }
@@ -906,8 +864,8 @@ class Generator {
   }
 
   // A keeper trying an account that is not liquidatable: → NOT_LIQUIDATABLE.
-  void probe(Trader& t, const Risk& risk) {
-    if (risk.liquidatable() || full()) return;
+  void probe(Trader& t, AccountStatus status) {
+    if (liquidatable(status) || full()) return;
     const Account& a = *account(t.id);
     pass_time(20, 200);
     if (!a.positions.empty()) {
@@ -940,7 +898,11 @@ class Generator {
   const RealPricePath* real_ = options_.price_path ? &*options_.price_path : nullptr;
   size_t real_next_ = 0;
   std::array<std::optional<Int>, 2> real_first_, real_latest_;
-  RiskWatch watch_;
+  // Traders the keeper last found above maintenance (recheck()): a price may
+  // take one under, and recheck_fallen() then finds it. The pending and
+  // absorbable ones are not watched; neither is one the keeper left alone
+  // (nothing to seize, or its liquidation refused) until an event touches it.
+  std::set<AccountId> watched_;
   uint64_t written_ = 0;
   uint64_t ts_ = 0;
   Phase phase_ = Phase::Drift;
@@ -953,40 +915,28 @@ class Generator {
   uint64_t keeper_budget_ = 0;
   uint64_t next_liquidator_ = 0;
   Stats stats_;
+  Status status_;
 };
 
-}  // namespace
-
-namespace {
-
-// What parse_price_path guarantees, for a path built by hand.
-void check_price_path(const RealPricePath& path) {
-  const size_t instruments = path.instruments.size();
-  if (instruments < 1 || instruments > 2) throw std::invalid_argument("price_path: one or two instruments");
-  if (path.points.empty() || path.points.front().instrument != 0) {
-    throw std::invalid_argument("price_path: the first point must be of the first instrument");
+// The options generate_market refuses, named as GenerateOptions names them.
+Status check_options(const GenerateOptions& options) {
+  if (options.crash_pct > 95) {
+    return Status::invalid_argument("crash_pct " + std::to_string(options.crash_pct) + ": not between 0 and 95");
   }
-  std::array<std::optional<Int>, 2> first;
-  size_t first_instrument_points = 0;
-  for (const RealPricePath::Point& point : path.points) {
-    if (point.instrument >= instruments) throw std::invalid_argument("price_path: a point of an unknown instrument");
-    if (point.price.sign() <= 0) throw std::invalid_argument("price_path: a price ≤ 0");
-    if (!first[point.instrument]) first[point.instrument] = point.price;
-    if (point.price > *first[point.instrument] * kMaxPathRatio) {
-      throw std::invalid_argument("price_path: a price more than 1000 times its instrument's first");
-    }
-    first_instrument_points += point.instrument == 0;
-  }
-  if (first_instrument_points < 2) throw std::invalid_argument("price_path: fewer than 2 points of the first instrument");
+  if (options.price_path) return check_price_path(*options.price_path);
+  return Status::ok();
 }
 
 }  // namespace
 
-void generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink) {
-  if (options.crash_pct > 95) throw std::invalid_argument("crash_pct must be between 0 and 95");
-  if (options.price_path) check_price_path(*options.price_path);
-  if (options.events == 0) return;
-  Generator(options, sink).run();
+Status generate_market(const GenerateOptions& options, const std::function<void(std::string_view line)>& sink) {
+  if (Status s = check_options(options); !s.is_ok()) return s;
+  if (options.events == 0) return Status::ok();
+  try {
+    return Generator(options, sink).run();
+  } catch (const std::exception& e) {  // the engine's arithmetic (std::overflow_error, …), or the sink's
+    return internal_error(e.what());
+  }
 }
 
 }  // namespace liql
