@@ -96,89 +96,109 @@ ClusterCommands::ClusterCommands(CLI::App& app) : flags_(std::make_unique<Flags>
 
 ClusterCommands::~ClusterCommands() = default;
 
-std::optional<int> ClusterCommands::run() {
-  Flags& f = *flags_;
-  const auto start = std::chrono::steady_clock::now();
-  const cluster::StreamNames names = cluster::StreamNames::of(f.stream);
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int run_publish(const ClusterCommands::Flags& f, const cluster::StreamNames& names, Clock::time_point start) {
   std::unique_ptr<cluster::JetStream> js;
-  if (f.publish->parsed()) {
-    LedgerOptions options;
-    options.read_only = true;
-    options.create_if_missing = false;
-    std::unique_ptr<Ledger> ledger;
-    if (Status s = Ledger::open(f.db, options, &ledger); !s.is_ok()) return report_failure("publish", s);
-    if (auto code = connect("publish", f.url, f.stream, &js)) return code;
-    cluster::PublishReport report;
-    if (Status s = cluster::publish_ledger(*ledger, *js, names, &report, kProgressEvery); !s.is_ok()) {
-      return report_failure("publish", s);
-    }
-    std::printf("published %llu records in %llu messages (%llu already in the stream), %llu snapshots; "
-                "stream %s head seq %llu chain %s\n",
-                static_cast<unsigned long long>(report.published), static_cast<unsigned long long>(report.messages),
-                static_cast<unsigned long long>(report.already), static_cast<unsigned long long>(report.snapshots),
-                f.stream.c_str(), static_cast<unsigned long long>(report.head.seq), to_hex(report.head.chain).c_str());
-    std::fprintf(stderr, "publish: %.3f s\n", seconds_since(start));
-    return 0;
+  LedgerOptions options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  std::unique_ptr<Ledger> ledger;
+  if (Status s = Ledger::open(f.db, options, &ledger); !s.is_ok()) return report_failure("publish", s);
+  if (auto code = connect("publish", f.url, f.stream, &js)) return *code;
+  cluster::PublishReport report;
+  if (Status s = cluster::publish_ledger(*ledger, *js, names, &report, kProgressEvery); !s.is_ok()) {
+    return report_failure("publish", s);
   }
-  if (f.follow->parsed()) {
-    if (auto code = connect("follow", f.url, f.stream, &js)) return code;
-    std::unique_ptr<Ledger> replica;
-    if (Status s = Ledger::open(f.db, LedgerOptions{}, &replica); !s.is_ok()) return report_failure("follow", s);
-    cluster::FollowReport report;
-    if (Status s = cluster::follow_stream(*js, names, *replica, &report, kProgressEvery); !s.is_ok()) {
-      std::fprintf(stderr, "liqledger follow: the replica keeps the %llu verified records before the failure\n",
-                   static_cast<unsigned long long>(replica->head().seq));
-      return report_failure("follow", s);
-    }
-    std::printf("followed %llu records (%llu already in the replica), %llu snapshots; head seq %llu chain %s\n",
-                static_cast<unsigned long long>(report.appended), static_cast<unsigned long long>(report.already),
-                static_cast<unsigned long long>(report.snapshots), static_cast<unsigned long long>(report.head.seq),
-                to_hex(report.head.chain).c_str());
-    std::fprintf(stderr, "follow: %.3f s\n", seconds_since(start));
-    return 0;
+  std::printf("published %llu records in %llu messages (%llu already in the stream), %llu snapshots; "
+              "stream %s head seq %llu chain %s\n",
+              static_cast<unsigned long long>(report.published), static_cast<unsigned long long>(report.messages),
+              static_cast<unsigned long long>(report.already), static_cast<unsigned long long>(report.snapshots),
+              f.stream.c_str(), static_cast<unsigned long long>(report.head.seq), to_hex(report.head.chain).c_str());
+  std::fprintf(stderr, "publish: %.3f s\n", seconds_since(start));
+  return 0;
+}
+
+int run_follow(const ClusterCommands::Flags& f, const cluster::StreamNames& names, Clock::time_point start) {
+  std::unique_ptr<cluster::JetStream> js;
+  if (auto code = connect("follow", f.url, f.stream, &js)) return *code;
+  std::unique_ptr<Ledger> replica;
+  if (Status s = Ledger::open(f.db, LedgerOptions{}, &replica); !s.is_ok()) return report_failure("follow", s);
+  cluster::FollowReport report;
+  if (Status s = cluster::follow_stream(*js, names, *replica, &report, kProgressEvery); !s.is_ok()) {
+    std::fprintf(stderr, "liqledger follow: the replica keeps the %llu verified records before the failure\n",
+                 static_cast<unsigned long long>(replica->head().seq));
+    return report_failure("follow", s);
   }
-  if (f.plan->parsed()) {
-    if (auto code = connect("audit-plan", f.url, f.stream, &js)) return code;
-    cluster::Plan plan;
-    const auto ack_wait_ms = static_cast<int64_t>(f.ack_wait_s * 1000);
-    if (Status s = cluster::make_plan(*js, names, f.segment_events, ack_wait_ms, f.formats, &plan); !s.is_ok()) {
-      return report_failure("audit-plan", s);
-    }
-    std::printf("plan %s: %zu segments over seq 1..%llu (head chain %s)\n", plan.id.c_str(), plan.segments.size(),
-                static_cast<unsigned long long>(plan.head_seq), to_hex(plan.head_chain).c_str());
-    return 0;
+  std::printf("followed %llu records (%llu already in the replica), %llu snapshots; head seq %llu chain %s\n",
+              static_cast<unsigned long long>(report.appended), static_cast<unsigned long long>(report.already),
+              static_cast<unsigned long long>(report.snapshots), static_cast<unsigned long long>(report.head.seq),
+              to_hex(report.head.chain).c_str());
+  std::fprintf(stderr, "follow: %.3f s\n", seconds_since(start));
+  return 0;
+}
+
+int run_plan(const ClusterCommands::Flags& f, const cluster::StreamNames& names, Clock::time_point) {
+  std::unique_ptr<cluster::JetStream> js;
+  if (auto code = connect("audit-plan", f.url, f.stream, &js)) return *code;
+  cluster::Plan plan;
+  const auto ack_wait_ms = static_cast<int64_t>(f.ack_wait_s * 1000);
+  if (Status s = cluster::make_plan(*js, names, f.segment_events, ack_wait_ms, f.formats, &plan); !s.is_ok()) {
+    return report_failure("audit-plan", s);
   }
-  if (f.worker->parsed()) {
-    if (auto code = connect("audit-worker", f.url, f.stream, &js)) return code;
-    cluster::WorkerOptions options;
-    options.max_segments = f.max_segments;
-    options.stall_at = f.stall_at;
-    cluster::WorkerReport report;
-    if (Status s = cluster::run_worker(*js, names, options, &report); !s.is_ok()) return report_failure("audit-worker", s);
-    std::fprintf(stderr, "audit-worker: %llu segments, %llu events in %.3f s\n",
-                 static_cast<unsigned long long>(report.segments), static_cast<unsigned long long>(report.events),
-                 seconds_since(start));
-    return 0;
+  std::printf("plan %s: %zu segments over seq 1..%llu (head chain %s)\n", plan.id.c_str(), plan.segments.size(),
+              static_cast<unsigned long long>(plan.head_seq), to_hex(plan.head_chain).c_str());
+  return 0;
+}
+
+int run_worker(const ClusterCommands::Flags& f, const cluster::StreamNames& names, Clock::time_point start) {
+  std::unique_ptr<cluster::JetStream> js;
+  if (auto code = connect("audit-worker", f.url, f.stream, &js)) return *code;
+  cluster::WorkerOptions options;
+  options.max_segments = f.max_segments;
+  options.stall_at = f.stall_at;
+  cluster::WorkerReport report;
+  if (Status s = cluster::run_worker(*js, names, options, &report); !s.is_ok()) return report_failure("audit-worker", s);
+  std::fprintf(stderr, "audit-worker: %llu segments, %llu events in %.3f s\n",
+               static_cast<unsigned long long>(report.segments), static_cast<unsigned long long>(report.events),
+               seconds_since(start));
+  return 0;
+}
+
+int run_join(const ClusterCommands::Flags& f, const cluster::StreamNames& names, Clock::time_point start) {
+  std::unique_ptr<cluster::JetStream> js;
+  if (auto code = connect("audit-join", f.url, f.stream, &js)) return *code;
+  std::string problem;
+  cluster::JoinOutput output;
+  if (Status s = cluster::join_audit(*js, names, f.format, &output, &problem); !s.is_ok()) {
+    return report_failure("audit-join", s);
   }
-  if (f.join->parsed()) {
-    if (auto code = connect("audit-join", f.url, f.stream, &js)) return code;
-    std::string problem;
-    cluster::JoinOutput output;
-    if (Status s = cluster::join_audit(*js, names, f.format, &output, &problem); !s.is_ok()) {
-      return report_failure("audit-join", s);
-    }
-    if (!problem.empty()) {
-      std::fprintf(stderr, "liqledger audit-join: %s (no audit printed)\n", problem.c_str());
-      return kExitCheckFailed;
-    }
-    for (const std::string& piece : output.pieces) std::fwrite(piece.data(), 1, piece.size(), stdout);
-    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      std::fprintf(stderr, "liqledger audit-join: cannot write to stdout\n");
-      return kExitDataOrIo;
-    }
-    std::fprintf(stderr, "audit-join: %zu segments joined in %.3f s\n", output.segments, seconds_since(start));
-    return 0;
+  if (!problem.empty()) {
+    std::fprintf(stderr, "liqledger audit-join: %s (no audit printed)\n", problem.c_str());
+    return kExitCheckFailed;
   }
+  for (const std::string& piece : output.pieces) std::fwrite(piece.data(), 1, piece.size(), stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "liqledger audit-join: cannot write to stdout\n");
+    return kExitDataOrIo;
+  }
+  std::fprintf(stderr, "audit-join: %zu segments joined in %.3f s\n", output.segments, seconds_since(start));
+  return 0;
+}
+
+}  // namespace
+
+std::optional<int> ClusterCommands::run() {
+  const Flags& f = *flags_;
+  const auto start = Clock::now();
+  const cluster::StreamNames names = cluster::StreamNames::of(f.stream);
+  if (f.publish->parsed()) return run_publish(f, names, start);
+  if (f.follow->parsed()) return run_follow(f, names, start);
+  if (f.plan->parsed()) return run_plan(f, names, start);
+  if (f.worker->parsed()) return run_worker(f, names, start);
+  if (f.join->parsed()) return run_join(f, names, start);
   return std::nullopt;
 }
 

@@ -17,8 +17,9 @@ class ClusterCommands {
   // After the parse: the exit code of the cluster subcommand that was given, or nothing.
   std::optional<int> run();
 
+  struct Flags;  // the flags of all five (cluster_commands.cc)
+
  private:
-  struct Flags;
   std::unique_ptr<Flags> flags_;
 };
 

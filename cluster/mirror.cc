@@ -201,43 +201,40 @@ Status ensure_mirror_streams(JetStream& js, const StreamNames& names) {
 
 std::string index_json(const std::set<uint64_t>& seqs) { return nlohmann::json(std::vector<uint64_t>(seqs.begin(), seqs.end())).dump(); }
 
-}  // namespace
-
-Status publish_ledger(Ledger& ledger, JetStream& js, const StreamNames& names, PublishReport* report, uint64_t progress) {
-  *report = PublishReport{};
-  if (Status s = ensure_mirror_streams(js, names); !s.is_ok()) return s;
-  Head stream;
-  if (Status s = stream_head(js, names, &stream); !s.is_ok()) return s;
+// Where the stream stands against the ledger: a prefix of this ledger's
+// history (its head record's chain equal to the ledger's at that seq), or an
+// error naming what does not match.
+Status check_resumable(Ledger& ledger, const StreamNames& names, const Head& stream) {
   const Head local = ledger.head();
   if (stream.seq > local.seq) {
     return Status::invalid_argument(fmt::format("stream {} holds {} records, the ledger only {}: not this ledger's stream",
                                                 names.records, stream.seq, local.seq));
   }
-  if (stream.seq > 0) {
-    std::unique_ptr<LogReader> reader = ledger.read(stream.seq, stream.seq);
-    LogRecord record;
-    if (!reader->next(&record)) return reader->status();
-    if (record.chain != stream.chain) {
-      return Status::invalid_argument(fmt::format("stream {} holds another history: its record seq {} has chain {}, the ledger's is {}",
-                                                  names.records, stream.seq, to_hex(stream.chain), to_hex(record.chain)));
-    }
+  if (stream.seq == 0) return Status::ok();
+  std::unique_ptr<LogReader> reader = ledger.read(stream.seq, stream.seq);
+  LogRecord record;
+  if (!reader->next(&record)) return reader->status();
+  if (record.chain != stream.chain) {
+    return Status::invalid_argument(fmt::format("stream {} holds another history: its record seq {} has chain {}, the ledger's is {}",
+                                                names.records, stream.seq, to_hex(stream.chain), to_hex(record.chain)));
   }
-  report->already = stream.seq;
+  return Status::ok();
+}
+
+// The records after the stream's head, in batches that end at every snapshot
+// seq (so a segment starts a message), each published expecting the stream's
+// last seq: a failed or foreign message makes every later one fail, never a gap.
+Status publish_records(Ledger& ledger, JetStream& js, const StreamNames& names, uint64_t from_seq,
+                       const std::set<uint64_t>& snapshot_set, PublishReport* report, uint64_t progress) {
   uint64_t stream_last = 0;
   if (Status s = js.last_seq(names.records, &stream_last); !s.is_ok()) return s;
-
-  std::vector<uint64_t> snapshot_seqs;
-  if (Status s = ledger.list_snapshots(&snapshot_seqs); !s.is_ok()) return s;
-  const std::set<uint64_t> snapshot_set(snapshot_seqs.begin(), snapshot_seqs.end());
-
+  const uint64_t head = ledger.head().seq;
   std::string batch, value;
   size_t in_batch = 0;
   auto flush = [&]() -> Status {
     if (in_batch == 0) return Status::ok();
     finish_batch(&batch);
     const uint64_t first = get_be64(batch);
-    // Expect the stream where this publisher left it: a failed or foreign
-    // message makes every later one fail, never a gap.
     Status s = js.publish_async(names.records_subject(), batch, std::to_string(first), stream_last);
     ++stream_last;
     ++report->messages;
@@ -245,40 +242,37 @@ Status publish_ledger(Ledger& ledger, JetStream& js, const StreamNames& names, P
     in_batch = 0;
     return s;
   };
-  if (local.seq > stream.seq) {
-    std::unique_ptr<LogReader> reader = ledger.read(stream.seq + 1, local.seq);
-    LogRecord record;
-    while (reader->next(&record)) {
-      encode_record_value(record.seq, record.event_bytes, record.chain, &value);
-      append_to_batch(&batch, record.seq, value);
-      ++in_batch;
-      ++report->published;
-      // A batch ends at a snapshot, so a segment starts a message.
-      if (in_batch >= kBatchRecords || batch.size() >= kBatchBytes || snapshot_set.count(record.seq) != 0) {
-        if (Status s = flush(); !s.is_ok()) return s;
-      }
-      if (progress != 0 && record.seq % progress == 0) {
-        std::fprintf(stderr, "publish: seq %llu of %llu\n", static_cast<unsigned long long>(record.seq),
-                     static_cast<unsigned long long>(local.seq));
-      }
+  if (head < from_seq) return Status::ok();
+  std::unique_ptr<LogReader> reader = ledger.read(from_seq, head);
+  LogRecord record;
+  while (reader->next(&record)) {
+    encode_record_value(record.seq, record.event_bytes, record.chain, &value);
+    append_to_batch(&batch, record.seq, value);
+    ++in_batch;
+    ++report->published;
+    if (in_batch >= kBatchRecords || batch.size() >= kBatchBytes || snapshot_set.count(record.seq) != 0) {
+      if (Status s = flush(); !s.is_ok()) return s;
     }
-    if (!reader->status().is_ok()) return reader->status();
-    if (Status s = flush(); !s.is_ok()) return s;
+    if (progress != 0 && record.seq % progress == 0) {
+      std::fprintf(stderr, "publish: seq %llu of %llu\n", static_cast<unsigned long long>(record.seq),
+                   static_cast<unsigned long long>(head));
+    }
   }
-  if (Status s = js.publish_complete(); !s.is_ok()) return s;
-  if (Status s = stream_head(js, names, &report->head); !s.is_ok()) return s;
-  if (report->head.seq != local.seq || report->head.chain != local.chain) {
-    return Status::io_error(fmt::format("stream {} ends at seq {} after the publish, the ledger at {}", names.records,
-                                        report->head.seq, local.seq));
-  }
+  if (!reader->status().is_ok()) return reader->status();
+  return flush();
+}
 
-  // Snapshots (derived data) after the records they follow.
+// Snapshots (derived data) after the records they follow: those the stream's
+// index lacks, then the index itself.
+Status publish_snapshots(Ledger& ledger, JetStream& js, const StreamNames& names,
+                         const std::vector<uint64_t>& snapshot_seqs, PublishReport* report) {
+  const uint64_t head = ledger.head().seq;
   std::vector<uint64_t> have;
   if (Status s = snapshot_index(js, names, &have); !s.is_ok()) return s;
   std::set<uint64_t> index(have.begin(), have.end());
   bool changed = false;
   for (uint64_t seq : snapshot_seqs) {
-    if (seq > local.seq || index.count(seq) != 0) continue;
+    if (seq > head || index.count(seq) != 0) continue;
     uint64_t found = 0;
     std::string payload;
     Hash hash{};
@@ -300,6 +294,31 @@ Status publish_ledger(Ledger& ledger, JetStream& js, const StreamNames& names, P
     if (Status s = js.put_blob(names.snapshots, names.snapshot_index(), index_json(index)); !s.is_ok()) return s;
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status publish_ledger(Ledger& ledger, JetStream& js, const StreamNames& names, PublishReport* report, uint64_t progress) {
+  *report = PublishReport{};
+  if (Status s = ensure_mirror_streams(js, names); !s.is_ok()) return s;
+  Head stream;
+  if (Status s = stream_head(js, names, &stream); !s.is_ok()) return s;
+  if (Status s = check_resumable(ledger, names, stream); !s.is_ok()) return s;
+  report->already = stream.seq;
+  std::vector<uint64_t> snapshot_seqs;
+  if (Status s = ledger.list_snapshots(&snapshot_seqs); !s.is_ok()) return s;
+  const std::set<uint64_t> snapshot_set(snapshot_seqs.begin(), snapshot_seqs.end());
+  if (Status s = publish_records(ledger, js, names, stream.seq + 1, snapshot_set, report, progress); !s.is_ok()) {
+    return s;
+  }
+  if (Status s = js.publish_complete(); !s.is_ok()) return s;
+  if (Status s = stream_head(js, names, &report->head); !s.is_ok()) return s;
+  const Head local = ledger.head();
+  if (report->head.seq != local.seq || report->head.chain != local.chain) {
+    return Status::io_error(fmt::format("stream {} ends at seq {} after the publish, the ledger at {}", names.records,
+                                        report->head.seq, local.seq));
+  }
+  return publish_snapshots(ledger, js, names, snapshot_seqs, report);
 }
 
 Status follow_stream(JetStream& js, const StreamNames& names, Ledger& replica, FollowReport* report, uint64_t progress) {

@@ -144,6 +144,59 @@ Json segment_json(const std::string& plan, const Segment& segment) {
   return Json{{"plan", plan}, {"segment", segment.index}, {"from", segment.from}, {"to", segment.to}};
 }
 
+// The machine at the segment's start: from genesis, or from the snapshot
+// at from − 1 (its hash checked as the ledger checks one).
+Status load_start(JetStream& js, const StreamNames& names, const Segment& segment, Machine* machine,
+                  ReplayCounts* start_counts, Hash* start_hash) {
+  if (segment.from <= 1) return Status::ok();
+  Hash stored{};
+  std::string payload;
+  if (Status s = read_snapshot(js, names, segment.from - 1, &stored, &payload); !s.is_ok()) return s;
+  State state;
+  if (Status s = decode_snapshot_payload(segment.from - 1, payload, stored, &state, start_counts); !s.is_ok()) return s;
+  *start_hash = stored;
+  *machine = Machine(std::move(state));
+  return Status::ok();
+}
+
+// What a worker writes of one liquidation event: its text when the plan
+// wants it (the state hash only then, as `audit DB --format summary`
+// computes none), its verdict in the summary, its seq.
+void add_audit(const LogRecord& record, const Outcome& outcome, const Machine& machine, Commitment& hasher,
+               const Plan& plan, SegmentResult* result, AuditSummary* summary, std::vector<uint64_t>* audit_seqs) {
+  const bool want_jsonl = plan.has_format("jsonl"), want_csv = plan.has_format("csv");
+  const AuditRecord audit{record.seq, record.event->ts(), *outcome.audit,
+                          want_jsonl || want_csv ? hasher.hash(machine.state()) : Hash{}};
+  if (want_jsonl) {
+    result->jsonl += audit_json(audit);
+    result->jsonl += '\n';
+  }
+  if (want_csv) {
+    result->csv += audit_csv(audit);
+    result->csv += '\n';
+  }
+  summary->add(*outcome.audit);
+  audit_seqs->push_back(record.seq);
+}
+
+// Still at work: the segment stays this worker's past the ack wait, and a
+// progress line every `progress` seqs.
+void keep_alive(natsMsg* work, int64_t ack_wait_ms, const Segment& segment, uint64_t seq, uint64_t progress,
+                std::chrono::steady_clock::time_point* last_beat) {
+  if (seq % 4096 == 0) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - *last_beat > std::chrono::milliseconds(ack_wait_ms / 3)) {
+      natsMsg_InProgress(work, nullptr);
+      *last_beat = now;
+    }
+  }
+  if (progress != 0 && seq % progress == 0) {
+    std::fprintf(stderr, "audit-worker: segment %u at seq %llu (%llu..%llu)\n", segment.index,
+                 static_cast<unsigned long long>(seq), static_cast<unsigned long long>(segment.from),
+                 static_cast<unsigned long long>(segment.to));
+  }
+}
+
 // Audits one segment. A data failure (a record or the snapshot that fails its
 // checks) becomes a result with "ok": false naming the seq; only an I/O or
 // connection failure is returned.
@@ -151,28 +204,16 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
                      const Plan& plan, natsMsg* work, int64_t ack_wait_ms, uint64_t stall_at, uint64_t progress,
                      SegmentResult* result) {
   result->header = segment_json(plan_id, segment);
-  auto data_failure = [&](const Status& s) {
+  auto failure = [&](const Status& s) {
+    if (s.code() == Status::Code::IOError) return s;
     result->header["ok"] = false;
     result->header["error"] = s.message();
     return Status::ok();
   };
-  const bool want_jsonl = plan.has_format("jsonl"), want_csv = plan.has_format("csv");
   Machine machine;
   ReplayCounts start_counts;
   Hash start_hash{};
-  if (segment.from > 1) {
-    Hash stored{};
-    std::string payload;
-    Status s = read_snapshot(js, names, segment.from - 1, &stored, &payload);
-    if (s.code() == Status::Code::IOError) return s;
-    if (!s.is_ok()) return data_failure(s);
-    State state;
-    if (Status d = decode_snapshot_payload(segment.from - 1, payload, stored, &state, &start_counts); !d.is_ok()) {
-      return data_failure(d);
-    }
-    start_hash = stored;
-    machine = Machine(std::move(state));
-  }
+  if (Status s = load_start(js, names, segment, &machine, &start_counts, &start_hash); !s.is_ok()) return failure(s);
   StreamReader reader(js, names, segment.from, segment.to);
   ReplayCounts counts;
   Commitment hasher;
@@ -187,47 +228,17 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
     }
     Outcome outcome;
-    if (Status s = machine.apply(*record.event, record.seq, &outcome); !s.is_ok()) return data_failure(s);
+    if (Status s = machine.apply(*record.event, record.seq, &outcome); !s.is_ok()) return failure(s);
     (outcome.applied() ? counts.applied : counts.rejected) += 1;
     hasher.touch(outcome.touched);
-    if (outcome.audit) {
-      // The state hash of an audit record only when its text is wanted, as
-      // `audit DB --format summary` computes none.
-      const AuditRecord audit{record.seq, record.event->ts(), *outcome.audit,
-                              want_jsonl || want_csv ? hasher.hash(machine.state()) : Hash{}};
-      if (want_jsonl) {
-        result->jsonl += audit_json(audit);
-        result->jsonl += '\n';
-      }
-      if (want_csv) {
-        result->csv += audit_csv(audit);
-        result->csv += '\n';
-      }
-      summary.add(*outcome.audit);
-      audit_seqs.push_back(record.seq);
-    }
+    if (outcome.audit) add_audit(record, outcome, machine, hasher, plan, result, &summary, &audit_seqs);
     end_chain = record.chain;
-    if (record.seq % 4096 == 0) {
-      // Still at work: the segment stays this worker's past the ack wait.
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_beat > std::chrono::milliseconds(ack_wait_ms / 3)) {
-        natsMsg_InProgress(work, nullptr);
-        last_beat = now;
-      }
-    }
-    if (progress != 0 && record.seq % progress == 0) {
-      std::fprintf(stderr, "audit-worker: segment %u at seq %llu (%llu..%llu)\n", segment.index,
-                   static_cast<unsigned long long>(record.seq), static_cast<unsigned long long>(segment.from),
-                   static_cast<unsigned long long>(segment.to));
-    }
+    keep_alive(work, ack_wait_ms, segment, record.seq, progress, &last_beat);
   }
-  if (!reader.status().is_ok()) {
-    if (reader.status().code() == Status::Code::IOError) return reader.status();
-    return data_failure(reader.status());
-  }
+  if (!reader.status().is_ok()) return failure(reader.status());
   if (machine.state().seq != segment.to) {
-    return data_failure(Status::corruption(fmt::format("record seq {} missing (the segment ends at {})",
-                                                       machine.state().seq + 1, segment.to)));
+    return failure(Status::corruption(fmt::format("record seq {} missing (the segment ends at {})",
+                                                  machine.state().seq + 1, segment.to)));
   }
   Json& h = result->header;
   h["ok"] = true;
@@ -340,38 +351,100 @@ Status read_plan(JetStream& js, const StreamNames& names, Plan* plan, int64_t* a
 
 Status read_plan(JetStream& js, const StreamNames& names, Plan* plan) { return read_plan(js, names, plan, nullptr); }
 
-Status run_worker(JetStream& js, const StreamNames& names, const WorkerOptions& options, WorkerReport* report) {
-  *report = WorkerReport{};
-  natsSubscription* sub = nullptr;
+namespace {
+
+Status subscribe_work(JetStream& js, const StreamNames& names, natsSubscription** sub) {
   jsSubOptions sub_options;
   jsSubOptions_Init(&sub_options);
   sub_options.Stream = names.work.c_str();
   sub_options.Consumer = kConsumer;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus ns = js_PullSubscribe(&sub, js.context(), names.work_subject().c_str(), kConsumer, nullptr, &sub_options, &jerr);
-  if (ns != NATS_OK) {
-    if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr || ns == NATS_NOT_FOUND) {
-      return Status::not_found(fmt::format("no audit work queue for stream {} on {}: run audit-plan first", names.records, js.url()));
-    }
-    return Status::io_error(fmt::format("subscribing to the work queue on {}: {}", js.url(), natsStatus_GetText(ns)));
+  const natsStatus ns =
+      js_PullSubscribe(sub, js.context(), names.work_subject().c_str(), kConsumer, nullptr, &sub_options, &jerr);
+  if (ns == NATS_OK) return Status::ok();
+  if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr || ns == NATS_NOT_FOUND) {
+    return Status::not_found(fmt::format("no audit work queue for stream {} on {}: run audit-plan first", names.records, js.url()));
   }
+  return Status::io_error(fmt::format("subscribing to the work queue on {}: {}", js.url(), natsStatus_GetText(ns)));
+}
+
+// Done when nothing is queued and no other worker holds a segment (a held
+// segment comes back to the queue if its worker dies).
+Status queue_drained(JetStream& js, const StreamNames& names, bool* done) {
+  jsConsumerInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus ns = js_GetConsumerInfo(&info, js.context(), names.work.c_str(), kConsumer, nullptr, &jerr);
+  if (ns != NATS_OK) return Status::io_error(fmt::format("the work queue on {}: {}", js.url(), natsStatus_GetText(ns)));
+  *done = info->NumPending == 0 && info->NumAckPending == 0;
+  jsConsumerInfo_Destroy(info);
+  return Status::ok();
+}
+
+// One work item: decoded (one that does not decode is dropped), audited under
+// its plan (read when it changes; an item of an earlier plan is acked and
+// skipped), its result stored, then acked.
+Status take_segment(JetStream& js, const StreamNames& names, const WorkerOptions& options, natsMsg* work,
+                    Plan* plan, int64_t* ack_wait_ms, WorkerReport* report) {
+  Segment segment;
+  std::string item_plan;
+  try {
+    const Json item = Json::parse(std::string_view(natsMsg_GetData(work), natsMsg_GetDataLength(work)));
+    item_plan = item.at("plan").get<std::string>();
+    segment = Segment{item.at("segment").get<uint32_t>(), item.at("from").get<uint64_t>(), item.at("to").get<uint64_t>()};
+  } catch (const std::exception& e) {
+    natsMsg_Term(work, nullptr);
+    std::fprintf(stderr, "audit-worker: a work item that does not decode, dropped: %s\n", e.what());
+    return Status::ok();
+  }
+  if (item_plan != plan->id) {
+    if (Status s = read_plan(js, names, plan, ack_wait_ms); !s.is_ok()) return s;
+  }
+  if (item_plan != plan->id) {  // left over from an earlier plan
+    natsMsg_AckSync(work, nullptr, nullptr);
+    return Status::ok();
+  }
+  std::fprintf(stderr, "audit-worker: segment %u (seq %llu..%llu) taken\n", segment.index,
+               static_cast<unsigned long long>(segment.from), static_cast<unsigned long long>(segment.to));
+  SegmentResult segment_result;
+  if (Status s = audit_segment(js, names, plan->id, segment, *plan, work, *ack_wait_ms, options.stall_at,
+                               options.progress, &segment_result);
+      !s.is_ok()) {
+    return s;
+  }
+  if (Status s = js.put_blob(names.results, results_prefix(names, plan->id, segment.index), encode_result(segment_result));
+      !s.is_ok()) {
+    return s;
+  }
+  // Acked only once the result is stored: a worker that dies before this
+  // line leaves the segment to be redelivered after the ack wait.
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (natsStatus ns = natsMsg_AckSync(work, nullptr, &jerr); ns != NATS_OK) {
+    std::fprintf(stderr, "audit-worker: segment %u: the ack failed (%s); it will be redelivered\n", segment.index,
+                 natsStatus_GetText(ns));
+  }
+  ++report->segments;
+  report->events += segment.to - segment.from + 1;
+  std::fprintf(stderr, "audit-worker: segment %u done%s\n", segment.index,
+               segment_result.header.value("ok", false) ? "" : " (it failed its checks: see audit-join)");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status run_worker(JetStream& js, const StreamNames& names, const WorkerOptions& options, WorkerReport* report) {
+  *report = WorkerReport{};
+  natsSubscription* sub = nullptr;
+  if (Status s = subscribe_work(js, names, &sub); !s.is_ok()) return s;
   Plan plan;
   int64_t ack_wait_ms = 30'000;
   Status result = Status::ok();
-  while (options.max_segments == 0 || report->segments < options.max_segments) {
+  while (result.is_ok() && (options.max_segments == 0 || report->segments < options.max_segments)) {
     natsMsgList list{};
-    ns = natsSubscription_Fetch(&list, sub, 1, 250, &jerr);
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus ns = natsSubscription_Fetch(&list, sub, 1, 250, &jerr);
     if (ns == NATS_TIMEOUT) {
-      // Done when nothing is queued and no other worker holds a segment (a
-      // held segment comes back to the queue if its worker dies).
-      jsConsumerInfo* info = nullptr;
-      ns = js_GetConsumerInfo(&info, js.context(), names.work.c_str(), kConsumer, nullptr, &jerr);
-      if (ns != NATS_OK) {
-        result = Status::io_error(fmt::format("the work queue on {}: {}", js.url(), natsStatus_GetText(ns)));
-        break;
-      }
-      const bool done = info->NumPending == 0 && info->NumAckPending == 0;
-      jsConsumerInfo_Destroy(info);
+      bool done = false;
+      result = queue_drained(js, names, &done);
       if (done) break;
       continue;
     }
@@ -380,53 +453,124 @@ Status run_worker(JetStream& js, const StreamNames& names, const WorkerOptions& 
       break;
     }
     for (int i = 0; i < list.Count && result.is_ok(); ++i) {
-      natsMsg* work = list.Msgs[i];
-      Segment segment;
-      std::string item_plan;
-      try {
-        const Json item = Json::parse(std::string_view(natsMsg_GetData(work), natsMsg_GetDataLength(work)));
-        item_plan = item.at("plan").get<std::string>();
-        segment = Segment{item.at("segment").get<uint32_t>(), item.at("from").get<uint64_t>(), item.at("to").get<uint64_t>()};
-      } catch (const std::exception& e) {
-        natsMsg_Term(work, nullptr);
-        std::fprintf(stderr, "audit-worker: a work item that does not decode, dropped: %s\n", e.what());
-        continue;
-      }
-      if (item_plan != plan.id) {
-        if (Status s = read_plan(js, names, &plan, &ack_wait_ms); !s.is_ok()) {
-          result = s;
-          break;
-        }
-      }
-      if (item_plan != plan.id) {  // left over from an earlier plan
-        natsMsg_AckSync(work, nullptr, nullptr);
-        continue;
-      }
-      std::fprintf(stderr, "audit-worker: segment %u (seq %llu..%llu) taken\n", segment.index,
-                   static_cast<unsigned long long>(segment.from), static_cast<unsigned long long>(segment.to));
-      SegmentResult segment_result;
-      result = audit_segment(js, names, plan.id, segment, plan, work, ack_wait_ms, options.stall_at,
-                             options.progress, &segment_result);
-      if (!result.is_ok()) break;
-      result = js.put_blob(names.results, results_prefix(names, plan.id, segment.index), encode_result(segment_result));
-      if (!result.is_ok()) break;
-      // Acked only once the result is stored: a worker that dies before this
-      // line leaves the segment to be redelivered after the ack wait.
-      if (ns = natsMsg_AckSync(work, nullptr, &jerr); ns != NATS_OK) {
-        std::fprintf(stderr, "audit-worker: segment %u: the ack failed (%s); it will be redelivered\n", segment.index,
-                     natsStatus_GetText(ns));
-      }
-      ++report->segments;
-      report->events += segment.to - segment.from + 1;
-      std::fprintf(stderr, "audit-worker: segment %u done%s\n", segment.index,
-                   segment_result.header.value("ok", false) ? "" : " (it failed its checks: see audit-join)");
+      result = take_segment(js, names, options, list.Msgs[i], &plan, &ack_wait_ms, report);
     }
     natsMsgList_Destroy(&list);
-    if (!result.is_ok()) break;
   }
   natsSubscription_Destroy(sub);
   return result;
 }
+
+namespace {
+
+// What the segments joined so far end at.
+struct Joined {
+  Hash chain{};  // chain(seq) of the last seq joined
+  Hash state{};  // the state hash there
+  ReplayCounts counts;
+  AuditSummary summary;
+};
+
+// The result is this segment's, its checks passed, it starts where the
+// segments before it ended (chain, snapshot state hash, event counts).
+// "" when all hold, else what does not; *end_* are the result's end hashes.
+std::string check_start(const Json& h, const Plan& plan, const Segment& segment, const std::string& where,
+                        const Joined& joined, Hash* end_chain, Hash* end_hash) {
+  if (h.at("plan") != plan.id || h.at("segment") != segment.index || h.at("from") != segment.from ||
+      h.at("to") != segment.to) {
+    return where + ": the result is that of another segment (" +
+           segment_json(h.at("plan"), Segment{h.at("segment"), h.at("from"), h.at("to")}).dump() + ")";
+  }
+  if (!h.at("ok").get<bool>()) return where + ": " + h.at("error").get<std::string>();
+  Hash start_chain{}, start_hash{};
+  if (!parse_hash(h.at("start_chain"), &start_chain) || !parse_hash(h.at("end_chain"), end_chain) ||
+      !parse_hash(h.at("end_hash"), end_hash) || (segment.from > 1 && !parse_hash(h.at("start_hash"), &start_hash))) {
+    return where + ": a hash in the result does not decode";
+  }
+  if (start_chain != joined.chain) {
+    return fmt::format("{}: does not join the previous segment at seq {}: chain({}) is {} here, {} there", where,
+                       segment.from, segment.from - 1, to_hex(start_chain), to_hex(joined.chain));
+  }
+  if (segment.from > 1 && start_hash != joined.state) {
+    return fmt::format("{}: its start snapshot at seq {} has state hash {}, the previous segment ended at {}", where,
+                       segment.from - 1, to_hex(start_hash), to_hex(joined.state));
+  }
+  if (h.at("start_applied").get<uint64_t>() != joined.counts.applied ||
+      h.at("start_rejected").get<uint64_t>() != joined.counts.rejected) {
+    return fmt::format("{}: its start snapshot at seq {} counts {} applied and {} rejected events, the segments before {} and {}",
+                       where, segment.from - 1, h.at("start_applied").get<uint64_t>(),
+                       h.at("start_rejected").get<uint64_t>(), joined.counts.applied, joined.counts.rejected);
+  }
+  return "";
+}
+
+// Its audit records: ascending seqs inside the segment, one text line each,
+// and an event count equal to the segment's length.
+std::string check_records(const Json& h, const Plan& plan, const Segment& segment, const std::string& where,
+                          const SegmentResult& result) {
+  uint64_t previous = segment.from - 1;
+  const auto seqs = h.at("audit_seqs").get<std::vector<uint64_t>>();
+  for (uint64_t seq : seqs) {
+    if (seq <= previous || seq > segment.to) {
+      return fmt::format("{}: audit record seq {} {}", where, seq,
+                         seq == previous ? "duplicated" : seq > segment.to ? "outside the segment" : "out of order");
+    }
+    previous = seq;
+  }
+  if ((plan.has_format("jsonl") && count_lines(result.jsonl) != seqs.size()) ||
+      (plan.has_format("csv") && count_lines(result.csv) != seqs.size())) {
+    return fmt::format("{}: {} audit records but {} JSON and {} CSV lines", where, seqs.size(),
+                       count_lines(result.jsonl), count_lines(result.csv));
+  }
+  const uint64_t applied = h.at("applied").get<uint64_t>(), rejected = h.at("rejected").get<uint64_t>();
+  if (applied + rejected != segment.to - segment.from + 1) {
+    return fmt::format("{}: {} events counted for {} seqs", where, applied + rejected, segment.to - segment.from + 1);
+  }
+  return "";
+}
+
+// Joins one segment's result to *joined: "" when it joins, else what does not hold.
+std::string join_segment(const Plan& plan, const Segment& segment, const std::string& where,
+                         const SegmentResult& result, Joined* joined) {
+  try {
+    const Json& h = result.header;
+    Hash end_chain{}, end_hash{};
+    if (std::string problem = check_start(h, plan, segment, where, *joined, &end_chain, &end_hash); !problem.empty()) {
+      return problem;
+    }
+    if (std::string problem = check_records(h, plan, segment, where, result); !problem.empty()) return problem;
+    joined->counts.applied += h.at("applied").get<uint64_t>();
+    joined->counts.rejected += h.at("rejected").get<uint64_t>();
+    add_summary_json(joined->summary, h.at("summary"));
+    joined->chain = end_chain;
+    joined->state = end_hash;
+    return "";
+  } catch (const std::exception& e) {
+    return where + ": the result header does not decode: " + e.what();
+  }
+}
+
+// The summary's text, from the counts, the verdicts and the final state (which
+// must hash to the last segment's end hash).
+std::string summary_text(const Plan& plan, const std::string& final_state, const Joined& joined, std::string* problem) {
+  Result<State> final = decode_state(final_state);
+  if (!final.is_ok()) {
+    *problem = fmt::format("the final state (seq {}) does not decode: {}", plan.head_seq, final.status().message());
+    return "";
+  }
+  if (state_hash(final.value()) != joined.state) {
+    *problem = fmt::format("the final state (seq {}) does not hash to the last segment's end hash", plan.head_seq);
+    return "";
+  }
+  std::string text = fmt::format("events               {} ({} applied, {} rejected)\n",
+                                 joined.counts.applied + joined.counts.rejected, joined.counts.applied,
+                                 joined.counts.rejected);
+  text += fmt::format("accounts             {}\n", final.value().accounts.size());
+  text += joined.summary.to_text(final.value(), joined.state);
+  return text;
+}
+
+}  // namespace
 
 Status join_audit(JetStream& js, const StreamNames& names, const std::string& format, JoinOutput* output,
                   std::string* problem) {
@@ -440,15 +584,12 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
     return Status::invalid_argument(fmt::format("--format {}: the plan's workers made {} only (audit-plan --formats)", format, made));
   }
   if (format == "csv") output->pieces.push_back(audit_csv_header() + "\n");
-  AuditSummary summary;
-  ReplayCounts counts;
-  Hash chain{}, state{};
+  Joined joined;
   std::string final_state;
   size_t missing = 0;
   std::string first_missing;
   for (const Segment& segment : plan.segments) {
-    const std::string where =
-        fmt::format("segment {} (seq {}..{})", segment.index, segment.from, segment.to);
+    const std::string where = fmt::format("segment {} (seq {}..{})", segment.index, segment.from, segment.to);
     std::string blob;
     Status s = js.read_blob(names.results, results_prefix(names, plan.id, segment.index), &blob);
     if (s.code() == Status::Code::NotFound) {
@@ -466,70 +607,7 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
       *problem = d.message();
       return Status::ok();
     }
-    try {
-      const Json& h = result.header;
-      if (h.at("plan") != plan.id || h.at("segment") != segment.index || h.at("from") != segment.from ||
-          h.at("to") != segment.to) {
-        *problem = where + ": the result is that of another segment (" + segment_json(h.at("plan"), Segment{h.at("segment"), h.at("from"), h.at("to")}).dump() + ")";
-        return Status::ok();
-      }
-      if (!h.at("ok").get<bool>()) {
-        *problem = where + ": " + h.at("error").get<std::string>();
-        return Status::ok();
-      }
-      Hash start_chain{}, end_chain{}, start_hash{}, end_hash{};
-      if (!parse_hash(h.at("start_chain"), &start_chain) || !parse_hash(h.at("end_chain"), &end_chain) ||
-          !parse_hash(h.at("end_hash"), &end_hash) ||
-          (segment.from > 1 && !parse_hash(h.at("start_hash"), &start_hash))) {
-        *problem = where + ": a hash in the result does not decode";
-        return Status::ok();
-      }
-      if (start_chain != chain) {
-        *problem = fmt::format("{}: does not join the previous segment at seq {}: chain({}) is {} here, {} there", where,
-                               segment.from, segment.from - 1, to_hex(start_chain), to_hex(chain));
-        return Status::ok();
-      }
-      if (segment.from > 1 && start_hash != state) {
-        *problem = fmt::format("{}: its start snapshot at seq {} has state hash {}, the previous segment ended at {}", where,
-                               segment.from - 1, to_hex(start_hash), to_hex(state));
-        return Status::ok();
-      }
-      if (h.at("start_applied").get<uint64_t>() != counts.applied || h.at("start_rejected").get<uint64_t>() != counts.rejected) {
-        *problem = fmt::format("{}: its start snapshot at seq {} counts {} applied and {} rejected events, the segments before {} and {}",
-                               where, segment.from - 1, h.at("start_applied").get<uint64_t>(),
-                               h.at("start_rejected").get<uint64_t>(), counts.applied, counts.rejected);
-        return Status::ok();
-      }
-      uint64_t previous = segment.from - 1;
-      const auto seqs = h.at("audit_seqs").get<std::vector<uint64_t>>();
-      for (uint64_t seq : seqs) {
-        if (seq <= previous || seq > segment.to) {
-          *problem = fmt::format("{}: audit record seq {} {}", where, seq,
-                                 seq == previous ? "duplicated" : seq > segment.to ? "outside the segment" : "out of order");
-          return Status::ok();
-        }
-        previous = seq;
-      }
-      if ((plan.has_format("jsonl") && count_lines(result.jsonl) != seqs.size()) ||
-          (plan.has_format("csv") && count_lines(result.csv) != seqs.size())) {
-        *problem = fmt::format("{}: {} audit records but {} JSON and {} CSV lines", where, seqs.size(),
-                               count_lines(result.jsonl), count_lines(result.csv));
-        return Status::ok();
-      }
-      const uint64_t applied = h.at("applied").get<uint64_t>(), rejected = h.at("rejected").get<uint64_t>();
-      if (applied + rejected != segment.to - segment.from + 1) {
-        *problem = fmt::format("{}: {} events counted for {} seqs", where, applied + rejected, segment.to - segment.from + 1);
-        return Status::ok();
-      }
-      counts.applied += applied;
-      counts.rejected += rejected;
-      add_summary_json(summary, h.at("summary"));
-      chain = end_chain;
-      state = end_hash;
-    } catch (const std::exception& e) {
-      *problem = where + ": the result header does not decode: " + e.what();
-      return Status::ok();
-    }
+    if (*problem = join_segment(plan, segment, where, result, &joined); !problem->empty()) return Status::ok();
     if (format == "jsonl") output->pieces.push_back(std::move(result.jsonl));
     if (format == "csv") output->pieces.push_back(std::move(result.csv));
     if (segment.to == plan.head_seq) final_state = std::move(result.final_state);
@@ -540,26 +618,14 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
                            plan.segments.size(), first_missing);
     return Status::ok();
   }
-  if (chain != plan.head_chain) {
-    *problem = fmt::format("the last segment ends at chain {}, the plan's head (seq {}) is {}", to_hex(chain),
+  if (joined.chain != plan.head_chain) {
+    *problem = fmt::format("the last segment ends at chain {}, the plan's head (seq {}) is {}", to_hex(joined.chain),
                            plan.head_seq, to_hex(plan.head_chain));
     return Status::ok();
   }
   if (format == "summary") {
-    Result<State> final = decode_state(final_state);
-    if (!final.is_ok()) {
-      *problem = fmt::format("the final state (seq {}) does not decode: {}", plan.head_seq, final.status().message());
-      return Status::ok();
-    }
-    if (state_hash(final.value()) != state) {
-      *problem = fmt::format("the final state (seq {}) does not hash to the last segment's end hash", plan.head_seq);
-      return Status::ok();
-    }
-    std::string text = fmt::format("events               {} ({} applied, {} rejected)\n", counts.applied + counts.rejected,
-                                   counts.applied, counts.rejected);
-    text += fmt::format("accounts             {}\n", final.value().accounts.size());
-    text += summary.to_text(final.value(), state);
-    output->pieces.push_back(std::move(text));
+    std::string text = summary_text(plan, final_state, joined, problem);
+    if (problem->empty()) output->pieces.push_back(std::move(text));
   }
   return Status::ok();
 }
