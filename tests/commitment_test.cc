@@ -135,7 +135,8 @@ TEST(CommitmentVectors, TheDocumentShowsThem) {
   std::stringstream doc;
   doc << in.rdbuf();
   for (const char* file : {"state_vectors.json", "spec_example_vectors.json"}) {
-    for (const auto& vector : vectors(file)["vectors"]) {
+    const nlohmann::json data = vectors(file);
+    for (const auto& vector : data["vectors"]) {
       EXPECT_NE(doc.str().find(vector["state_hash"].get<std::string>()), std::string::npos)
           << file << " seq " << vector["seq"];
     }
