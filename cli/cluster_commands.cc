@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "cluster/jetstream.h"
 #include "cluster/mirror.h"
@@ -191,14 +192,13 @@ int run_join(const ClusterCommands::Flags& f, const cluster::StreamNames& names,
 }  // namespace
 
 std::optional<int> ClusterCommands::run() {
+  using Run = int (*)(const Flags&, const cluster::StreamNames&, Clock::time_point);
   const Flags& f = *flags_;
-  const auto start = Clock::now();
-  const cluster::StreamNames names = cluster::StreamNames::of(f.stream);
-  if (f.publish->parsed()) return run_publish(f, names, start);
-  if (f.follow->parsed()) return run_follow(f, names, start);
-  if (f.plan->parsed()) return run_plan(f, names, start);
-  if (f.worker->parsed()) return run_worker(f, names, start);
-  if (f.join->parsed()) return run_join(f, names, start);
+  const std::pair<const CLI::App*, Run> commands[] = {
+      {f.publish, run_publish}, {f.follow, run_follow}, {f.plan, run_plan}, {f.worker, run_worker}, {f.join, run_join}};
+  for (const auto& [command, run] : commands) {
+    if (command->parsed()) return run(f, cluster::StreamNames::of(f.stream), Clock::now());
+  }
   return std::nullopt;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "schemas/bytes.h"
 #include "schemas/sha256.h"
 
 namespace liql::cluster {
@@ -54,23 +55,6 @@ Status check_stream_name(const std::string& name) {
     }
   }
   return Status::ok();
-}
-
-void put_be64(std::string& out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-void put_be32(std::string& out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-uint64_t get_be64(std::string_view in) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
-}
-uint32_t get_be32(std::string_view in) {
-  uint32_t value = 0;
-  for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
 }
 
 Status JetStream::check(int status, const std::string& what, int js_error) const {
@@ -258,8 +242,8 @@ Status JetStream::put_blob(const std::string& stream, const std::string& prefix,
   for (size_t i = 0; i < parts; ++i) {
     std::string part;
     if (i == 0) {
-      put_be32(part, static_cast<uint32_t>(parts));
-      put_be64(part, data.size());
+      append_be(part, parts, 4);
+      append_be(part, data.size(), 8);
       part.append(reinterpret_cast<const char*>(digest.data()), digest.size());
     }
     part.append(data.substr(i * kBlobPart, kBlobPart));
@@ -276,8 +260,8 @@ Status JetStream::read_blob(const std::string& stream, const std::string& prefix
   StoredMsg first;
   if (Status s = get_last(stream, prefix + ".p0", &first); !s.is_ok()) return s;
   if (first.data.size() < 44) return Status::corruption(prefix + ": part 0 is truncated");
-  const uint32_t parts = get_be32(first.data);
-  const uint64_t size = get_be64(std::string_view(first.data).substr(4));
+  const uint32_t parts = load_be32(first.data);
+  const uint64_t size = load_be64(std::string_view(first.data).substr(4));
   Hash digest{};
   std::copy(first.data.begin() + 12, first.data.begin() + 44, digest.begin());
   data->assign(first.data, 44);

@@ -104,10 +104,4 @@ class JetStream {
   std::map<std::string, bool> direct_;  // stream → allows direct gets (cluster/jetstream.cc fetch)
 };
 
-// Big-endian integers of the wire formats.
-void put_be64(std::string& out, uint64_t value);
-void put_be32(std::string& out, uint32_t value);
-uint64_t get_be64(std::string_view in);
-uint32_t get_be32(std::string_view in);
-
 }  // namespace liql::cluster

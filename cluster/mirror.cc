@@ -9,6 +9,8 @@
 #include <set>
 
 #include "engine/state.h"
+#include "replay/replay.h"
+#include "schemas/bytes.h"
 #include "schemas/sha256.h"
 
 namespace liql::cluster {
@@ -16,13 +18,13 @@ namespace liql::cluster {
 Status decode_batch(std::string_view data, uint64_t stream_seq, RecordBatch* batch) {
   const std::string where = fmt::format("record message {}", stream_seq);
   if (data.size() < 12) return Status::corruption(where + ": truncated header");
-  batch->first = get_be64(data);
-  const uint32_t count = get_be32(data.substr(8));
+  batch->first = load_be64(data);
+  const uint32_t count = load_be32(data.substr(8));
   batch->values.clear();
   size_t at = 12;
   for (uint32_t i = 0; i < count; ++i) {
     if (data.size() - at < 4) return Status::corruption(fmt::format("{}: record seq {} truncated", where, batch->first + i));
-    const uint32_t length = get_be32(data.substr(at));
+    const uint32_t length = load_be32(data.substr(at));
     at += 4;
     if (data.size() - at < length) {
       return Status::corruption(fmt::format("{}: record seq {} truncated", where, batch->first + i));
@@ -48,18 +50,18 @@ void encode_record_value(uint64_t seq, std::span<const uint8_t> event, const Has
 
 void append_to_batch(std::string* batch, uint64_t seq, std::string_view value) {
   if (batch->empty()) {
-    put_be64(*batch, seq);
-    put_be32(*batch, 0);
+    append_be(*batch, seq, 8);
+    append_be(*batch, 0, 4);
   }
-  put_be32(*batch, static_cast<uint32_t>(value.size()));
+  append_be(*batch, value.size(), 4);
   batch->append(value);
 }
 
 void finish_batch(std::string* batch) {
   // The count is the number of records appended: walk the lengths.
   uint32_t count = 0;
-  for (size_t at = 12; at < batch->size(); ++count) at += 4 + get_be32(std::string_view(*batch).substr(at));
-  for (int i = 0; i < 4; ++i) (*batch)[8 + i] = static_cast<char>(count >> (24 - 8 * i));
+  for (size_t at = 12; at < batch->size(); ++count) at += 4 + load_be32(std::string_view(*batch).substr(at));
+  batch->replace(8, 4, be_bytes(count, 4));
 }
 
 Status stream_head(JetStream& js, const StreamNames& names, Head* head) {
@@ -234,7 +236,7 @@ Status publish_records(Ledger& ledger, JetStream& js, const StreamNames& names, 
   auto flush = [&]() -> Status {
     if (in_batch == 0) return Status::ok();
     finish_batch(&batch);
-    const uint64_t first = get_be64(batch);
+    const uint64_t first = load_be64(batch);
     Status s = js.publish_async(names.records_subject(), batch, std::to_string(first), stream_last);
     ++stream_last;
     ++report->messages;
@@ -277,7 +279,7 @@ Status publish_snapshots(Ledger& ledger, JetStream& js, const StreamNames& names
     std::string payload;
     Hash hash{};
     if (Status s = ledger.newest_snapshot(seq, &found, &payload, &hash); !s.is_ok()) return s;
-    if (payload.size() >= 16 && payload.substr(16, kPreV2SnapshotTag.size()) == kPreV2SnapshotTag) {
+    if (is_pre_v2_snapshot(payload)) {
       std::fprintf(stderr, "publish: snapshot at seq %llu has the pre-v2 format: not published\n",
                    static_cast<unsigned long long>(seq));
       continue;

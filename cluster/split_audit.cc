@@ -15,6 +15,7 @@
 #include "engine/state.h"
 #include "replay/audit.h"
 #include "replay/replay.h"
+#include "schemas/bytes.h"
 #include "schemas/event_types.h"
 
 namespace liql::cluster {
@@ -106,11 +107,11 @@ struct SegmentResult {
 std::string encode_result(const SegmentResult& result) {
   const std::string header = result.header.dump();
   std::string out;
-  put_be32(out, static_cast<uint32_t>(header.size()));
+  append_be(out, header.size(), 4);
   out += header;
-  put_be64(out, result.jsonl.size());
+  append_be(out, result.jsonl.size(), 8);
   out += result.jsonl;
-  put_be64(out, result.csv.size());
+  append_be(out, result.csv.size(), 8);
   out += result.csv;
   out += result.final_state;
   return out;
@@ -126,15 +127,15 @@ bool take(std::string_view* in, size_t n, std::string_view* out) {
 Status decode_result(std::string_view blob, SegmentResult* result, const std::string& where) {
   std::string_view field, in = blob;
   const Status bad = Status::corruption(where + ": the result does not decode");
-  if (!take(&in, 4, &field) || !take(&in, get_be32(field), &field)) return bad;
+  if (!take(&in, 4, &field) || !take(&in, load_be32(field), &field)) return bad;
   try {
     result->header = Json::parse(field);
   } catch (const std::exception& e) {
     return Status::corruption(where + ": result header: " + e.what());
   }
-  if (!take(&in, 8, &field) || !take(&in, get_be64(field), &field)) return bad;
+  if (!take(&in, 8, &field) || !take(&in, load_be64(field), &field)) return bad;
   result->jsonl = field;
-  if (!take(&in, 8, &field) || !take(&in, get_be64(field), &field)) return bad;
+  if (!take(&in, 8, &field) || !take(&in, load_be64(field), &field)) return bad;
   result->csv = field;
   result->final_state = in;
   return Status::ok();

@@ -4,20 +4,13 @@
 #include <cstdint>
 
 #include "schemas/assert.h"
+#include "schemas/bytes.h"
 
 namespace liql {
 
-void ByteWriter::u32(uint32_t value) {
-  const char bytes[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16), static_cast<char>(value >> 8),
-                         static_cast<char>(value)};
-  out_.append(bytes, 4);
-}
+void ByteWriter::u32(uint32_t value) { append_be(out_, value, 4); }
 
-void ByteWriter::u64(uint64_t value) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (56 - 8 * i));
-  out_.append(bytes, 8);
-}
+void ByteWriter::u64(uint64_t value) { append_be(out_, value, 8); }
 
 void ByteWriter::integer(const Int& value) {
   uint8_t bytes[32];
@@ -59,15 +52,15 @@ uint8_t ByteReader::u8(const char* what) {
 
 uint32_t ByteReader::u32(const char* what) {
   need(4, what);
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(in_[position_++]);
+  const auto value = load_be32(in_.substr(position_));
+  position_ += 4;
   return value;
 }
 
 uint64_t ByteReader::u64(const char* what) {
   need(8, what);
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(in_[position_++]);
+  const uint64_t value = load_be64(in_.substr(position_));
+  position_ += 8;
   return value;
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "schemas/bytes.h"
 #include "schemas/event_check.h"
 #include "schemas/formats.h"
 
@@ -20,19 +21,6 @@ namespace liql {
 namespace {
 
 constexpr uint64_t kPrefetchFrom = 4096;  // records; shorter reads run on the caller's thread
-
-std::string be32(uint32_t value) {
-  std::string out(4, '\0');
-  for (int i = 3; i >= 0; --i, value >>= 8) out[i] = static_cast<char>(value & 0xff);
-  return out;
-}
-
-bool read_be(std::string_view bytes, size_t width, uint64_t* value) {
-  if (bytes.size() != width) return false;
-  *value = 0;
-  for (char c : bytes) *value = (*value << 8) | static_cast<uint8_t>(c);
-  return true;
-}
 
 Status from_rocksdb(const rocksdb::Status& status, const std::string& what) {
   if (status.ok()) return Status::ok();
@@ -237,23 +225,23 @@ class RocksLedger final : public Ledger {
     if (s.IsNotFound()) {
       if (options_.read_only) return Status::ok();  // a log nobody wrote yet
       rocksdb::WriteBatch batch;
-      batch.Put(meta(), kMetaFormatVersion, be32(kLogFormatVersion));
+      batch.Put(meta(), kMetaFormatVersion, be_bytes(kLogFormatVersion, 4));
       return from_rocksdb(db_->Write(write_options(), &batch), "writing meta");
     }
     if (!s.ok()) return from_rocksdb(s, "reading meta");
     uint64_t version = 0;
-    if (!read_be(value, 4, &version)) return Status::corruption("meta format_version malformed");
+    if (!parse_be(value, 4, &version)) return Status::corruption("meta format_version malformed");
     if (version != kLogFormatVersion) {
       return Status::corruption("log format version " + std::to_string(version) + " is not supported");
     }
     s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHeadSeq, &value);
     if (s.IsNotFound()) return Status::ok();  // empty log
-    if (!s.ok() || !read_be(value, 8, &head_.seq)) return Status::corruption("meta head_seq malformed");
+    if (!s.ok() || !parse_be(value, 8, &head_.seq)) return Status::corruption("meta head_seq malformed");
     s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHeadChain, &value);
     if (!s.ok() || value.size() != 32) return Status::corruption("meta head_chain malformed");
     std::memcpy(head_.chain.data(), value.data(), 32);
     s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHeadTs, &value);
-    if (!s.ok() || !read_be(value, 8, &head_.ts)) return Status::corruption("meta head_ts malformed");
+    if (!s.ok() || !parse_be(value, 8, &head_.ts)) return Status::corruption("meta head_ts malformed");
     return Status::ok();
   }
 
@@ -351,7 +339,7 @@ class RocksLedger final : public Ledger {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), snapshots_family()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       uint64_t seq = 0;
-      if (!read_be(it->key().ToStringView(), 8, &seq)) return Status::corruption("snapshot key malformed");
+      if (!parse_be(it->key().ToStringView(), 8, &seq)) return Status::corruption("snapshot key malformed");
       seqs->push_back(seq);
     }
     return from_rocksdb(it->status(), "listing snapshots");
@@ -360,7 +348,7 @@ class RocksLedger final : public Ledger {
  private:
   static Status decode_snapshot(std::string_view key, std::string_view value, uint64_t* seq, std::string* state_bytes,
                                 Hash* state_hash) {
-    if (!read_be(key, 8, seq)) return Status::corruption("snapshot key malformed");
+    if (!parse_be(key, 8, seq)) return Status::corruption("snapshot key malformed");
     if (value.size() < 32) return Status::corruption("snapshot at seq " + std::to_string(*seq) + " truncated");
     std::memcpy(state_hash->data(), value.data(), 32);
     state_bytes->assign(value.substr(32));
@@ -398,11 +386,7 @@ Status make_secondary_dir(std::string* dir) {
 
 }  // namespace
 
-std::string seq_key(uint64_t seq) {
-  std::string key(8, '\0');
-  for (int i = 7; i >= 0; --i, seq >>= 8) key[i] = static_cast<char>(seq & 0xff);
-  return key;
-}
+std::string seq_key(uint64_t seq) { return be_bytes(seq, 8); }
 
 const uint8_t* AlignedScratch::hold(const char* data, size_t size) {
   if ((reinterpret_cast<uintptr_t>(data) & 7) == 0) return reinterpret_cast<const uint8_t*>(data);

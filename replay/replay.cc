@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "replay/proof.h"
+#include "schemas/bytes.h"
 #include "schemas/event_check.h"
 #include "schemas/event_types.h"
 
@@ -74,22 +75,6 @@ std::string replay_summary_json(const State& state, const ReplayCounts& counts) 
 
 namespace {
 
-void put_u64(std::string& out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-
-uint64_t get_u64(std::string_view in) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(in[i]);
-  return value;
-}
-
-// A snapshot written before SPEC v2 (LIQL-STATE-1 encoding and hash): derived
-// data that v2 cannot use, never corruption.
-bool old_snapshot(std::string_view payload) {
-  return payload.size() >= 16 && payload.substr(16, kPreV2SnapshotTag.size()) == kPreV2SnapshotTag;
-}
-
 void warn_old_snapshot(uint64_t seq) {
   std::fprintf(stderr,
                "replay: snapshot at seq %llu has the pre-v2 format (LIQL-STATE-1): ignored, replaying without it "
@@ -112,8 +97,8 @@ Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& store
   *state = std::move(decoded).value();
   if (state_hash(*state) != stored_hash) return Status::corruption(where + ": state hash mismatch");
   if (state->seq != seq) return Status::corruption(where + ": holds the state of seq " + std::to_string(state->seq));
-  counts->applied = get_u64(payload);
-  counts->rejected = get_u64(payload.substr(8));
+  counts->applied = load_be64(payload);
+  counts->rejected = load_be64(payload.substr(8));
   if (counts->applied + counts->rejected != seq) return Status::corruption(where + ": event counts do not add up");
   return Status::ok();
 }
@@ -125,12 +110,16 @@ Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Has
   return decode_snapshot(seq, payload, stored_hash, state, counts);
 }
 
+bool is_pre_v2_snapshot(std::string_view payload) {
+  return payload.size() >= 16 && payload.substr(16, kPreV2SnapshotTag.size()) == kPreV2SnapshotTag;
+}
+
 Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& counts) {
   const std::string bytes = encode_state(machine.state());
   std::string payload;
   payload.reserve(16 + bytes.size());
-  put_u64(payload, counts.applied);
-  put_u64(payload, counts.rejected);
+  append_be(payload, counts.applied, 8);
+  append_be(payload, counts.rejected, 8);
   payload += bytes;
   return ledger.put_snapshot(machine.state().seq, payload, state_hash(machine.state()));
 }
@@ -144,7 +133,7 @@ Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, Repla
   Status found = ledger.newest_snapshot(std::min(to_seq, ledger.head().seq), &seq, &payload, &stored);
   if (found.code() == Status::Code::NotFound) return Status::ok();
   if (!found.is_ok()) return found;
-  if (old_snapshot(payload)) {
+  if (is_pre_v2_snapshot(payload)) {
     warn_old_snapshot(seq);
     return Status::ok();
   }
@@ -181,7 +170,7 @@ Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress) {
     Hash stored{};
     if (Status s = ledger.newest_snapshot(view.record.seq, &seq, &payload, &stored); !s.is_ok()) return s;
     ++next_snapshot;
-    if (old_snapshot(payload)) {
+    if (is_pre_v2_snapshot(payload)) {
       warn_old_snapshot(seq);
       report->old_snapshots += 1;
       return Status::ok();

@@ -65,6 +65,9 @@ Status load_state(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCount
 // For snapshots read from elsewhere than the ledger (cluster/).
 Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
                                ReplayCounts* counts);
+// A snapshot payload written before SPEC v2 (LIQL-STATE-1 encoding and hash):
+// derived data that v2 cannot use, never corruption.
+bool is_pre_v2_snapshot(std::string_view payload);
 // Writes the snapshot of the machine's state at its seq.
 Status put_snapshot(Ledger& ledger, const Machine& machine, const ReplayCounts& counts);
 
