@@ -88,7 +88,7 @@ ClusterCommands::ClusterCommands(CLI::App& app) : flags_(std::make_unique<Flags>
       "audit-worker", "audit queued segments, each from its start snapshot, and publish the results, until none is left");
   common(f.worker);
   f.worker->add_option("--max-segments", f.max_segments, "stop after this many segments (0: until the queue is empty)");
-  f.worker->add_option("--test-stall-at", f.stall_at, "tests: hang on reaching this seq")->group("");
+  f.worker->add_option("--test-stall-at", f.stall_at, "tests: stop (SIGSTOP) on reaching this seq")->group("");
   f.join = app.add_subcommand(
       "audit-join", "check that the segments' results join up, then print the whole audit (as audit DB prints it)");
   common(f.join);

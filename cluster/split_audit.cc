@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "cluster/mirror.h"
 #include "engine/commitment.h"
@@ -23,6 +23,10 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 constexpr char kConsumer[] = "workers";
+// A work item is delivered at most this often: a segment that kills every
+// worker that takes it (memory, a crash) is given up, not looped on forever;
+// audit-join then names it as without a result.
+constexpr int64_t kMaxDeliver = 5;
 
 std::string results_prefix(const StreamNames& names, const std::string& plan, uint32_t segment) {
   return fmt::format("{}.{}.{}", names.results, plan, segment);
@@ -225,8 +229,9 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
   auto last_beat = std::chrono::steady_clock::now();
   while (reader.next(&record)) {
     if (record.seq == stall_at) {
+      // Stopped until a SIGCONT (or killed): the tests kill the worker or the server here.
       std::fprintf(stderr, "audit-worker: stalled at seq %llu (--test-stall-at)\n", static_cast<unsigned long long>(stall_at));
-      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+      std::raise(SIGSTOP);
     }
     Outcome outcome;
     if (Status s = machine.apply(*record.event, record.seq, &outcome); !s.is_ok()) return failure(s);
@@ -615,8 +620,9 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
     ++output->segments;
   }
   if (missing != 0) {
-    *problem = fmt::format("{} of {} segments have no result yet, the first {}: run audit-worker", missing,
-                           plan.segments.size(), first_missing);
+    *problem = fmt::format("{} of {} segments have no result yet, the first {}: run audit-worker (a segment "
+                           "delivered {} times without a result, its workers dying, is given up: audit-plan again)",
+                           missing, plan.segments.size(), first_missing, kMaxDeliver);
     return Status::ok();
   }
   if (joined.chain != plan.head_chain) {

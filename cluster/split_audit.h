@@ -47,7 +47,7 @@ Status read_plan(JetStream& js, const StreamNames& names, Plan* plan);
 struct WorkerOptions {
   uint64_t max_segments = 0;  // 0: until the queue is empty and nothing is pending
   uint64_t progress = 100'000;
-  uint64_t stall_at = 0;  // tests: stop working (sleep) on reaching this seq, to be killed mid-segment
+  uint64_t stall_at = 0;  // tests: stop (SIGSTOP) on reaching this seq, to be killed or continued mid-segment
 };
 struct WorkerReport {
   uint64_t segments = 0, events = 0;

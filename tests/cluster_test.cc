@@ -60,6 +60,23 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  // A worker that takes the first segment and stops (SIGSTOP) on reaching seq
+  // `at`; its stderr goes to `err`. -1 when it did not get there in 20 s.
+  pid_t stalled_worker(uint64_t at, const std::string& err) const {
+    const pid_t pid = testing::spawn(std::string(LIQL_CLI_PATH) + " audit-worker" + nats() + " --test-stall-at " +
+                                     std::to_string(at) + " 2>" + err);
+    const std::string line = "stalled at seq " + std::to_string(at);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (slurp(err).find(line) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (slurp(err).find(line) != std::string::npos) return pid;
+    ADD_FAILURE() << slurp(err);
+    ::kill(pid, SIGKILL);
+    testing::wait_exit(pid);
+    return -1;
+  }
+
   testing::ScratchDir dir_;
   testing::NatsServer server_{dir_.path("js")};
   std::string db_;
@@ -119,15 +136,9 @@ TEST_F(ClusterTest, FollowOnAnEmptyDirectoryReproducesTheLedger) {
 TEST_F(ClusterTest, WorkerKilledMidSegmentLosesNothing) {
   ASSERT_EQ(cli("publish " + db_ + nats()).exit_code, 0);
   ASSERT_EQ(cli("audit-plan" + nats() + " --segment-events 5000 --ack-wait 1").exit_code, 0);
-  // The first worker takes segment 0 (1..5000) and hangs at seq 2500; it is killed there.
-  const std::string err = dir_.path("stalled.err");
-  const pid_t stalled = testing::spawn(std::string(LIQL_CLI_PATH) + " audit-worker" + nats() +
-                                       " --test-stall-at 2500 2>" + err);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (slurp(err).find("stalled at seq 2500") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_NE(slurp(err).find("stalled at seq 2500"), std::string::npos) << slurp(err);
+  // The first worker takes segment 0 (1..5000) and stops at seq 2500; it is killed there.
+  const pid_t stalled = stalled_worker(2500, dir_.path("stalled.err"));
+  ASSERT_GT(stalled, 0);
   ::kill(stalled, SIGKILL);
   EXPECT_EQ(testing::wait_exit(stalled), -1);
   // Before the ack wait runs out, segment 0 has no result: the join refuses to print anything.
@@ -141,6 +152,37 @@ TEST_F(ClusterTest, WorkerKilledMidSegmentLosesNothing) {
   const CliRun worker = cli("audit-worker" + nats(), dir_.path("worker.err"));
   ASSERT_EQ(worker.exit_code, 0) << slurp(dir_.path("worker.err"));
   EXPECT_NE(slurp(dir_.path("worker.err")).find("audit-worker: 3 segments, 12000 events"), std::string::npos);
+  for (const std::string format : {"jsonl", "csv", "summary"}) {
+    EXPECT_EQ(cli("audit-join" + nats() + " --format " + format).out, cli("audit " + db_ + " --format " + format).out);
+  }
+}
+
+TEST_F(ClusterTest, ServerGoneMidSegmentIsAnErrorAndNothingPartialJoins) {
+  ASSERT_EQ(cli("publish " + db_ + nats()).exit_code, 0);
+  ASSERT_EQ(cli("audit-plan" + nats() + " --segment-events 5000 --ack-wait 1").exit_code, 0);
+  const std::string err = dir_.path("worker.err");
+  const pid_t worker = stalled_worker(2500, err);
+  ASSERT_GT(worker, 0);
+  // The server dies while the worker is inside segment 0; the worker goes on
+  // and must fail on its next request (no reconnect), storing no result.
+  const std::string old_url = server_.url();
+  server_.stop();
+  ::kill(worker, SIGCONT);
+  EXPECT_EQ(testing::wait_exit(worker), 3) << slurp(err);
+  EXPECT_NE(slurp(err).find(old_url), std::string::npos) << slurp(err);
+  EXPECT_EQ(slurp(err).find("segment 0 done"), std::string::npos) << slurp(err);
+  // The same store, restarted: segment 0 has no result, so the join prints nothing.
+  server_.start();
+  ASSERT_TRUE(server_.running());
+  const CliRun early = cli("audit-join" + nats() + " --format jsonl", dir_.path("early.err"));
+  EXPECT_EQ(early.exit_code, 1);
+  EXPECT_EQ(early.out, "");
+  EXPECT_NE(slurp(dir_.path("early.err")).find("3 of 3 segments have no result yet"), std::string::npos)
+      << slurp(dir_.path("early.err"));
+  // A new worker gets segment 0 again (redelivered after the 1 s ack wait) and the rest.
+  const CliRun again = cli("audit-worker" + nats(), dir_.path("again.err"));
+  ASSERT_EQ(again.exit_code, 0) << slurp(dir_.path("again.err"));
+  EXPECT_NE(slurp(dir_.path("again.err")).find("audit-worker: 3 segments, 12000 events"), std::string::npos);
   for (const std::string format : {"jsonl", "csv", "summary"}) {
     EXPECT_EQ(cli("audit-join" + nats() + " --format " + format).out, cli("audit " + db_ + " --format " + format).out);
   }

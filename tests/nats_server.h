@@ -73,7 +73,15 @@ inline bool port_open(int port) {
 class NatsServer {
  public:
   // `store`: the JetStream store directory (created).
-  explicit NatsServer(const std::string& store) : store_(store) {
+  explicit NatsServer(const std::string& store) : store_(store) { start(); }
+  ~NatsServer() { stop(); }
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
+
+  bool running() const { return pid_ > 0; }
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  // Starts the server (again, after stop(): the same store, a new port).
+  void start() {
     const std::string binary = find_nats_server();
     if (binary.empty()) {
       ADD_FAILURE() << "nats-server is not installed (Debian package nats-server; scripts/setup installs it)";
@@ -82,7 +90,7 @@ class NatsServer {
     std::filesystem::create_directories(store_);
     for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
       port_ = free_port();
-      pid_ = spawn(binary + " -js -a 127.0.0.1 -p " + std::to_string(port_) + " -sd " + store_ + " >" + store_ +
+      pid_ = spawn(binary + " -js -a 127.0.0.1 -p " + std::to_string(port_) + " -sd " + store_ + " >>" + store_ +
                    "/server.log 2>&1");
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
       while (!port_open(port_) && std::chrono::steady_clock::now() < deadline) {
@@ -96,12 +104,6 @@ class NatsServer {
     }
     if (pid_ <= 0 || !port_open(port_)) ADD_FAILURE() << "nats-server did not start (see " << store_ << "/server.log)";
   }
-  ~NatsServer() { stop(); }
-  NatsServer(const NatsServer&) = delete;
-  NatsServer& operator=(const NatsServer&) = delete;
-
-  bool running() const { return pid_ > 0; }
-  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
