@@ -334,13 +334,15 @@ Status follow_stream(JetStream& js, const StreamNames& names, Ledger& replica, F
                                                 local.seq, names.records, stream.seq));
   }
   if (local.seq < stream.seq) {
-    StreamReader reader(js, names, local.seq + 1, stream.seq);
-    if (!reader.status().is_ok()) return reader.status();
-    if (reader.start_chain() != local.chain) {
+    auto stream_reader = std::make_unique<StreamReader>(js, names, local.seq + 1, stream.seq);
+    if (!stream_reader->status().is_ok()) return stream_reader->status();
+    if (stream_reader->start_chain() != local.chain) {
       return Status::invalid_argument(fmt::format(
           "the replica and stream {} diverge: the replica's record seq {} has chain {}, the stream's {}", names.records,
-          local.seq, to_hex(local.chain), to_hex(reader.start_chain())));
+          local.seq, to_hex(local.chain), to_hex(stream_reader->start_chain())));
     }
+    // Fetched and verified on a thread of its own while this one appends.
+    std::unique_ptr<LogReader> reader = read_ahead(std::move(stream_reader), stream.seq - local.seq);
     std::vector<std::string> events;
     Hash last_chain{};
     auto flush = [&]() -> Status {
@@ -358,7 +360,7 @@ Status follow_stream(JetStream& js, const StreamNames& names, Ledger& replica, F
       return Status::ok();
     };
     LogRecord record;
-    while (reader.next(&record)) {
+    while (reader->next(&record)) {
       events.emplace_back(reinterpret_cast<const char*>(record.event_bytes.data()), record.event_bytes.size());
       last_chain = record.chain;
       if (events.size() >= kBatchRecords) {
@@ -369,9 +371,9 @@ Status follow_stream(JetStream& js, const StreamNames& names, Ledger& replica, F
                      static_cast<unsigned long long>(stream.seq));
       }
     }
-    if (!reader.status().is_ok()) {
+    if (!reader->status().is_ok()) {
       if (Status s = flush(); !s.is_ok()) return s;  // keep the verified prefix
-      return reader.status();
+      return reader->status();
     }
     if (Status s = flush(); !s.is_ok()) return s;
   }

@@ -311,10 +311,8 @@ class RocksLedger final : public Ledger {
     rocksdb::ReadOptions read_options;
     read_options.verify_checksums = true;
     std::unique_ptr<rocksdb::Iterator> iterator(db_->NewIterator(read_options, events_family()));
-    auto reader = std::make_unique<Reader>(std::move(iterator), from_seq, to_seq, previous);
-    // A thread pays off over a long range only.
-    if (to_seq < from_seq || to_seq - from_seq < kPrefetchFrom) return reader;
-    return std::make_unique<PrefetchReader>(std::move(reader));
+    return read_ahead(std::make_unique<Reader>(std::move(iterator), from_seq, to_seq, previous),
+                      to_seq < from_seq ? 0 : to_seq - from_seq + 1);
   }
 
   Status put_snapshot(uint64_t seq, std::string_view state_bytes, const Hash& state_hash) override {
@@ -387,6 +385,11 @@ Status make_secondary_dir(std::string* dir) {
 }  // namespace
 
 std::string seq_key(uint64_t seq) { return be_bytes(seq, 8); }
+
+std::unique_ptr<LogReader> read_ahead(std::unique_ptr<LogReader> inner, uint64_t count) {
+  if (count <= kPrefetchFrom) return inner;  // a thread pays off over a long range only
+  return std::make_unique<PrefetchReader>(std::move(inner));
+}
 
 const uint8_t* AlignedScratch::hold(const char* data, size_t size) {
   if ((reinterpret_cast<uintptr_t>(data) & 7) == 0) return reinterpret_cast<const uint8_t*>(data);

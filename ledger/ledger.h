@@ -101,6 +101,12 @@ class Ledger {
   virtual Status list_snapshots(std::vector<uint64_t>* seqs) = 0;
 };
 
+// `inner` run on a thread of its own, a batch of records ahead of the
+// consumer, as read() does for a long range: the same records, the same first
+// error. For `count` ≤ 4,096 records, `inner` itself. For readers of other
+// sources (cluster/'s StreamReader); `inner` is used by that thread only.
+std::unique_ptr<LogReader> read_ahead(std::unique_ptr<LogReader> inner, uint64_t count);
+
 // Encodes seq as the 8-byte big-endian key.
 std::string seq_key(uint64_t seq);
 
