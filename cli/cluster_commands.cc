@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "cluster/jetstream.h"
@@ -172,20 +173,24 @@ int run_join(const ClusterCommands::Flags& f, const cluster::StreamNames& names,
   std::unique_ptr<cluster::JetStream> js;
   if (auto code = connect("audit-join", f.url, f.stream, &js)) return *code;
   std::string problem;
-  cluster::JoinOutput output;
-  if (Status s = cluster::join_audit(*js, names, f.format, &output, &problem); !s.is_ok()) {
+  size_t segments = 0;
+  bool wrote = false;
+  const auto write = [&wrote](std::string_view piece) {
+    wrote = true;
+    return std::fwrite(piece.data(), 1, piece.size(), stdout) == piece.size();
+  };
+  if (Status s = cluster::join_audit(*js, names, f.format, write, &segments, &problem); !s.is_ok()) {
     return report_failure("audit-join", s);
   }
-  if (!problem.empty()) {
-    std::fprintf(stderr, "liqledger audit-join: %s (no audit printed)\n", problem.c_str());
-    return kExitCheckFailed;
-  }
-  for (const std::string& piece : output.pieces) std::fwrite(piece.data(), 1, piece.size(), stdout);
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
     std::fprintf(stderr, "liqledger audit-join: cannot write to stdout\n");
     return kExitDataOrIo;
   }
-  std::fprintf(stderr, "audit-join: %zu segments joined in %.3f s\n", output.segments, seconds_since(start));
+  if (!problem.empty()) {
+    std::fprintf(stderr, "liqledger audit-join: %s%s\n", problem.c_str(), wrote ? "" : " (no audit printed)");
+    return kExitCheckFailed;
+  }
+  std::fprintf(stderr, "audit-join: %zu segments joined in %.3f s\n", segments, seconds_since(start));
   return 0;
 }
 

@@ -152,13 +152,16 @@ Json segment_json(const std::string& plan, const Segment& segment) {
 // The machine at the segment's start: from genesis, or from the snapshot
 // at from − 1 (its hash checked as the ledger checks one).
 Status load_start(JetStream& js, const StreamNames& names, const Segment& segment, Machine* machine,
-                  ReplayCounts* start_counts, Hash* start_hash) {
+                  Commitment* hasher, ReplayCounts* start_counts, Hash* start_hash) {
   if (segment.from <= 1) return Status::ok();
   Hash stored{};
   std::string payload;
   if (Status s = read_snapshot(js, names, segment.from - 1, &stored, &payload); !s.is_ok()) return s;
   State state;
-  if (Status s = decode_snapshot_payload(segment.from - 1, payload, stored, &state, start_counts); !s.is_ok()) return s;
+  if (Status s = decode_snapshot_payload(segment.from - 1, payload, stored, &state, start_counts, hasher);
+      !s.is_ok()) {
+    return s;
+  }
   *start_hash = stored;
   *machine = Machine(std::move(state));
   return Status::ok();
@@ -216,16 +219,21 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
     return Status::ok();
   };
   Machine machine;
+  Commitment hasher;  // built by the start snapshot's check, then kept up to date
   ReplayCounts start_counts;
   Hash start_hash{};
-  if (Status s = load_start(js, names, segment, &machine, &start_counts, &start_hash); !s.is_ok()) return failure(s);
+  if (Status s = load_start(js, names, segment, &machine, &hasher, &start_counts, &start_hash); !s.is_ok()) {
+    return failure(s);
+  }
+  // On this thread, no read-ahead: a worker is one core's work, and the
+  // parallelism is the workers' (one per core; docs/SCALE.md).
   StreamReader reader(js, names, segment.from, segment.to);
+  const Hash start_chain = reader.start_chain();
   ReplayCounts counts;
-  Commitment hasher;
   AuditSummary summary;
   std::vector<uint64_t> audit_seqs;
   LogRecord record;
-  Hash end_chain = reader.start_chain();
+  Hash end_chain = start_chain;
   auto last_beat = std::chrono::steady_clock::now();
   while (reader.next(&record)) {
     if (record.seq == stall_at) {
@@ -248,7 +256,7 @@ Status audit_segment(JetStream& js, const StreamNames& names, const std::string&
   }
   Json& h = result->header;
   h["ok"] = true;
-  h["start_chain"] = to_hex(reader.start_chain());
+  h["start_chain"] = to_hex(start_chain);
   h["end_chain"] = to_hex(end_chain);
   h["start_hash"] = segment.from > 1 ? to_hex(start_hash) : "";
   h["end_hash"] = to_hex(hasher.hash(machine.state()));
@@ -576,11 +584,101 @@ std::string summary_text(const Plan& plan, const std::string& final_state, const
   return text;
 }
 
+// A segment's result from the stream. *found false (and OK) when it has
+// none yet; *problem set when it does not decode.
+Status read_result(JetStream& js, const StreamNames& names, const Plan& plan, const Segment& segment,
+                   const std::string& where, SegmentResult* result, bool* found, std::string* problem) {
+  std::string blob;
+  Status s = js.read_blob(names.results, results_prefix(names, plan.id, segment.index), &blob);
+  *found = s.code() != Status::Code::NotFound;
+  if (!*found) return Status::ok();
+  if (s.code() == Status::Code::Corruption) {
+    *problem = where + ": " + s.message();
+    return Status::ok();
+  }
+  if (!s.is_ok()) return s;
+  if (Status d = decode_result(blob, result, where); !d.is_ok()) *problem = d.message();
+  return Status::ok();
+}
+
+std::string where_of(const Segment& segment) {
+  return fmt::format("segment {} (seq {}..{})", segment.index, segment.from, segment.to);
+}
+
+const std::string& text_of(const SegmentResult& result, const std::string& format) {
+  return format == "csv" ? result.csv : result.jsonl;
+}
+
+// What the first pass keeps: the joined counts and hashes, each segment's
+// text digest, the final state (for the summary).
+struct FirstPass {
+  Joined joined;
+  std::vector<Hash> texts;
+  std::string final_state;
+};
+
+// The first pass: every result read and joined; *problem names the first
+// that is missing or does not join.
+Status check_all(JetStream& js, const StreamNames& names, const Plan& plan, const std::string& format,
+                 FirstPass* first, std::string* problem) {
+  size_t missing = 0;
+  std::string first_missing;
+  for (const Segment& segment : plan.segments) {
+    const std::string where = where_of(segment);
+    SegmentResult result;
+    bool found = false;
+    if (Status s = read_result(js, names, plan, segment, where, &result, &found, problem); !s.is_ok() || !problem->empty()) {
+      return s;
+    }
+    if (!found && missing++ == 0) first_missing = where;
+    if (!found || missing != 0) continue;  // reported below; no output either way
+    if (*problem = join_segment(plan, segment, where, result, &first->joined); !problem->empty()) return Status::ok();
+    first->texts.push_back(sha256(text_of(result, format)));
+    if (segment.to == plan.head_seq) first->final_state = std::move(result.final_state);
+  }
+  if (missing != 0) {
+    *problem = fmt::format("{} of {} segments have no result yet, the first {}: run audit-worker (a segment "
+                           "delivered {} times without a result, its workers dying, is given up: audit-plan again)",
+                           missing, plan.segments.size(), first_missing, kMaxDeliver);
+  } else if (first->joined.chain != plan.head_chain) {
+    *problem = fmt::format("the last segment ends at chain {}, the plan's head (seq {}) is {}",
+                           to_hex(first->joined.chain), plan.head_seq, to_hex(plan.head_chain));
+  }
+  return Status::ok();
+}
+
+// The second pass: each segment's text, as the first pass checked it.
+Status write_all(JetStream& js, const StreamNames& names, const Plan& plan, const std::string& format,
+                 const std::vector<Hash>& texts, const JoinWriter& write, std::string* problem) {
+  if (format == "csv" && !write(audit_csv_header() + "\n")) {
+    *problem = "cannot write the CSV header";
+    return Status::ok();
+  }
+  for (size_t i = 0; i < plan.segments.size(); ++i) {
+    const std::string where = where_of(plan.segments[i]);
+    SegmentResult result;
+    bool found = false;
+    if (Status s = read_result(js, names, plan, plan.segments[i], where, &result, &found, problem); !s.is_ok() || !problem->empty()) {
+      return s;
+    }
+    const std::string& text = text_of(result, format);
+    if (!found || sha256(text) != texts[i]) {
+      *problem = where + ": its result changed while the join was reading (the output is incomplete)";
+      return Status::ok();
+    }
+    if (!write(text)) {
+      *problem = where + ": cannot write its records (the output is incomplete)";
+      return Status::ok();
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
-Status join_audit(JetStream& js, const StreamNames& names, const std::string& format, JoinOutput* output,
-                  std::string* problem) {
-  *output = JoinOutput{};
+Status join_audit(JetStream& js, const StreamNames& names, const std::string& format, const JoinWriter& write,
+                  size_t* segments, std::string* problem) {
+  *segments = 0;
   problem->clear();
   Plan plan;
   if (Status s = read_plan(js, names, &plan); !s.is_ok()) return s;
@@ -589,51 +687,15 @@ Status join_audit(JetStream& js, const StreamNames& names, const std::string& fo
     for (const std::string& f : plan.formats) made += (made.empty() ? "" : ",") + f;
     return Status::invalid_argument(fmt::format("--format {}: the plan's workers made {} only (audit-plan --formats)", format, made));
   }
-  if (format == "csv") output->pieces.push_back(audit_csv_header() + "\n");
-  Joined joined;
-  std::string final_state;
-  size_t missing = 0;
-  std::string first_missing;
-  for (const Segment& segment : plan.segments) {
-    const std::string where = fmt::format("segment {} (seq {}..{})", segment.index, segment.from, segment.to);
-    std::string blob;
-    Status s = js.read_blob(names.results, results_prefix(names, plan.id, segment.index), &blob);
-    if (s.code() == Status::Code::NotFound) {
-      if (missing++ == 0) first_missing = where;
-      continue;
-    }
-    if (s.code() == Status::Code::Corruption) {
-      *problem = where + ": " + s.message();
-      return Status::ok();
-    }
-    if (!s.is_ok()) return s;
-    if (missing != 0) continue;  // reported below; no output either way
-    SegmentResult result;
-    if (Status d = decode_result(blob, &result, where); !d.is_ok()) {
-      *problem = d.message();
-      return Status::ok();
-    }
-    if (*problem = join_segment(plan, segment, where, result, &joined); !problem->empty()) return Status::ok();
-    if (format == "jsonl") output->pieces.push_back(std::move(result.jsonl));
-    if (format == "csv") output->pieces.push_back(std::move(result.csv));
-    if (segment.to == plan.head_seq) final_state = std::move(result.final_state);
-    ++output->segments;
-  }
-  if (missing != 0) {
-    *problem = fmt::format("{} of {} segments have no result yet, the first {}: run audit-worker (a segment "
-                           "delivered {} times without a result, its workers dying, is given up: audit-plan again)",
-                           missing, plan.segments.size(), first_missing, kMaxDeliver);
-    return Status::ok();
-  }
-  if (joined.chain != plan.head_chain) {
-    *problem = fmt::format("the last segment ends at chain {}, the plan's head (seq {}) is {}", to_hex(joined.chain),
-                           plan.head_seq, to_hex(plan.head_chain));
-    return Status::ok();
-  }
+  FirstPass first;
+  if (Status s = check_all(js, names, plan, format, &first, problem); !s.is_ok() || !problem->empty()) return s;
   if (format == "summary") {
-    std::string text = summary_text(plan, final_state, joined, problem);
-    if (problem->empty()) output->pieces.push_back(std::move(text));
+    const std::string text = summary_text(plan, first.final_state, first.joined, problem);
+    if (problem->empty() && !write(text)) *problem = "cannot write the summary";
+  } else if (Status s = write_all(js, names, plan, format, first.texts, write, problem); !s.is_ok()) {
+    return s;
   }
+  if (problem->empty()) *segments = plan.segments.size();
   return Status::ok();
 }
 

@@ -9,7 +9,9 @@
 // what `liqledger audit DB` prints.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/jetstream.h"
@@ -56,13 +58,20 @@ struct WorkerReport {
 // held by another worker, audits each, publishes its result, then acks it.
 Status run_worker(JetStream& js, const StreamNames& names, const WorkerOptions& options, WorkerReport* report);
 
-struct JoinOutput {
-  std::vector<std::string> pieces;  // printed in order
-  size_t segments = 0;
-};
-// OK with *problem empty: the output is the whole audit. OK with *problem set:
-// a check failed (it names the segment and the seq); nothing to print.
-Status join_audit(JetStream& js, const StreamNames& names, const std::string& format, JoinOutput* output,
-                  std::string* problem);
+// Receives what audit-join prints, piece by piece, in order; false when it
+// cannot write.
+using JoinWriter = std::function<bool(std::string_view)>;
+// Two passes, so that memory holds one segment's result, not the whole audit.
+// The first reads every result and checks that they join (the chain, the
+// state hashes, the counts, the records); nothing is written unless all hold.
+// The second reads them again and writes each one's text (JSON Lines or CSV),
+// checking that it is the text the first pass checked (its SHA-256); the
+// summary needs no second pass. OK with *problem empty: the whole audit was
+// written, *segments joined. OK with *problem set (it names the segment and
+// the seq): a check failed in the first pass and nothing was written, or in
+// the second (a result that changed between the passes, a write that failed)
+// and what was written is not the audit. Otherwise the connection's failure.
+Status join_audit(JetStream& js, const StreamNames& names, const std::string& format, const JoinWriter& write,
+                  size_t* segments, std::string* problem);
 
 }  // namespace liql::cluster

@@ -85,7 +85,7 @@ void warn_old_snapshot(uint64_t seq) {
 // Decodes and checks one snapshot payload read from the ledger: the decoded
 // state must hash (SPEC §7.2) to the stored state hash.
 Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
-                       ReplayCounts* counts) {
+                       ReplayCounts* counts, Commitment* commitment = nullptr) {
   const std::string where = "snapshot at seq " + std::to_string(seq);
   if (payload.size() < 16) return Status::corruption(where + ": truncated");
   Result<State> decoded = decode_state(payload.substr(16));
@@ -95,7 +95,8 @@ Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& store
     return Status::corruption(where + ": " + why.message());
   }
   *state = std::move(decoded).value();
-  if (state_hash(*state) != stored_hash) return Status::corruption(where + ": state hash mismatch");
+  const Hash hash = commitment != nullptr ? commitment->hash(*state) : state_hash(*state);
+  if (hash != stored_hash) return Status::corruption(where + ": state hash mismatch");
   if (state->seq != seq) return Status::corruption(where + ": holds the state of seq " + std::to_string(state->seq));
   counts->applied = load_be64(payload);
   counts->rejected = load_be64(payload.substr(8));
@@ -106,8 +107,8 @@ Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& store
 }  // namespace
 
 Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
-                               ReplayCounts* counts) {
-  return decode_snapshot(seq, payload, stored_hash, state, counts);
+                               ReplayCounts* counts, Commitment* commitment) {
+  return decode_snapshot(seq, payload, stored_hash, state, counts, commitment);
 }
 
 bool is_pre_v2_snapshot(std::string_view payload) {

@@ -12,6 +12,7 @@
 
 #include "cluster/jetstream.h"
 #include "cluster/mirror.h"
+#include "cluster/split_audit.h"
 #include "tests/cli_run.h"
 #include "tests/nats_server.h"
 #include "tests/test_dirs.h"
@@ -280,6 +281,47 @@ TEST_F(ClusterTest, PublishResumedAfterAKillHasNoDuplicates) {
   const std::string replica = dir_.path("replica");
   ASSERT_EQ(cli("follow " + replica + nats()).exit_code, 0);
   EXPECT_EQ(verify_line(replica), verify_line(db_));
+}
+
+// The join's second pass writes what its first pass checked: a result that
+// changes between the two (here: once segment 0 has been written, segment 2's
+// result is overwritten with segment 1's) stops it, naming the segment.
+TEST_F(ClusterTest, JoinRefusesAResultChangedBetweenItsTwoPasses) {
+  ASSERT_EQ(cli("publish " + db_ + nats()).exit_code, 0);
+  const CliRun plan = cli("audit-plan" + nats() + " --segment-events 5000");
+  ASSERT_EQ(plan.exit_code, 0);
+  ASSERT_EQ(cli("audit-worker" + nats()).exit_code, 0);
+  const std::string plan_id = plan.out.substr(5, plan.out.find(':') - 5);  // "plan ID: 3 segments …"
+  std::unique_ptr<cluster::JetStream> js;
+  ASSERT_TRUE(cluster::JetStream::connect(server_.url(), &js).is_ok());
+  const auto names = cluster::StreamNames::of("S");
+  const std::string segment = names.results + "." + plan_id + ".";
+  std::string written;
+  const cluster::JoinWriter write = [&](std::string_view piece) {
+    if (written.empty()) {
+      std::string result_1;
+      EXPECT_TRUE(js->read_blob(names.results, segment + "1", &result_1).is_ok());
+      EXPECT_TRUE(js->put_blob(names.results, segment + "2", result_1).is_ok());
+    }
+    written += piece;
+    return true;
+  };
+  size_t segments = 9;
+  std::string problem;
+  ASSERT_TRUE(cluster::join_audit(*js, names, "jsonl", write, &segments, &problem).is_ok());
+  EXPECT_EQ(problem, "segment 2 (seq 10001..12000): its result changed while the join was reading (the output is incomplete)");
+  EXPECT_EQ(segments, 0U);
+  // Segments 0 and 1, as the single audit prints them: its first records.
+  const std::string single = cli("audit " + db_ + " --format jsonl").out;
+  EXPECT_FALSE(written.empty());
+  EXPECT_LT(written.size(), single.size());
+  EXPECT_EQ(single.compare(0, written.size(), written), 0);
+  // The first pass now sees segment 2's result as segment 1's: nothing is written.
+  written = "x";
+  ASSERT_TRUE(cluster::join_audit(*js, names, "jsonl", write, &segments, &problem).is_ok());
+  EXPECT_NE(problem.find("segment 2 (seq 10001..12000): the result is that of another segment"), std::string::npos)
+      << problem;
+  EXPECT_EQ(written, "x");
 }
 
 TEST_F(ClusterTest, MissingStreamOrServerIsAClearError) {
