@@ -56,7 +56,9 @@ std::string render_report(const ReportInput& input);
 
 // `liqledger report`: the lab of `options` (with series), the log's own audit
 // (a replay from genesis) and the liquidation map of the state at the head
-// (replay/risk.h), rendered into *html. The statuses of run_whatif and replay.
+// (replay/risk.h), rendered into *html. The statuses of run_whatif and replay,
+// and InvalidArgument for a liquidation map whose notional does not fit 256
+// bits; *html is written only when OK.
 Status build_report(Ledger& ledger, const std::string& title, WhatIfOptions options, std::string* html);
 
 }  // namespace liql

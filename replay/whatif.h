@@ -122,9 +122,13 @@ struct WhatIfOptions {
       observer;
 };
 
-// Runs every variant over one read of the log. InvalidArgument for an unknown
-// policy or an impact file naming an instrument the log never lists (checked
-// before any variant runs); Corruption naming the seq as replay does.
+// Runs every variant over one read of the log. InvalidArgument, before any
+// variant runs, for no policy, an unknown policy, an empty ledger or an impact
+// file naming an instrument the log never lists; InvalidArgument naming the
+// seq for a log that uses the keeper's reserved account id, and for final
+// figures that do not fit 256 bits; Corruption naming the seq as replay does;
+// Internal (the seq and the event) when the engine faults, the variant's state
+// that of the event before. *result is complete only when OK.
 Status run_whatif(Ledger& ledger, const WhatIfOptions& options, WhatIfResult* result);
 
 // `--format json`: {"variants":[{…}]}, amounts as integer strings in base units.
