@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,8 @@
 #include "cluster/jetstream.h"
 #include "cluster/mirror.h"
 #include "cluster/split_audit.h"
+#include "engine/commitment.h"
+#include "engine/state.h"
 #include "tests/cli_run.h"
 #include "tests/nats_server.h"
 #include "tests/test_dirs.h"
@@ -185,25 +188,51 @@ TEST_F(ClusterTest, ServerGoneMidSegmentIsAnErrorAndNothingPartialJoins) {
   expect_pending_then_redone();
 }
 
-// Stream T gets the records of stream S with record 5555's event replaced by
-// record 5554's (a well-formed event, so only the chain can tell).
-void copy_with_tampered_record(cluster::JetStream& js) {
-  const auto from = cluster::StreamNames::of("S"), to = cluster::StreamNames::of("T");
+// Copies stream S to stream `to`: record message m of S becomes the messages
+// edit_message(m, data) returns (none to drop it, two to repeat it), each
+// snapshot goes through edit_snapshot(seq, &hash, &payload) (the ledger's
+// payload: the event counts, then the state encoding).
+using MessageEdit = std::function<std::vector<std::string>(uint64_t m, const std::string& data)>;
+using SnapshotEdit = std::function<void(uint64_t seq, Hash* hash, std::string* payload)>;
+void copy_stream(cluster::JetStream& js, const std::string& to_name, const MessageEdit& edit_message,
+                 const SnapshotEdit& edit_snapshot = {}) {
+  const auto from = cluster::StreamNames::of("S"), to = cluster::StreamNames::of(to_name);
   ASSERT_TRUE(js.ensure_stream(to.records, {to.records_subject()}, false).is_ok());
   ASSERT_TRUE(js.ensure_stream(to.snapshots, {to.snapshots + ".>"}, false).is_ok());
   uint64_t last = 0;
   ASSERT_TRUE(js.last_seq(from.records, &last).is_ok());
-  std::string previous_event;
   for (uint64_t m = 1; m <= last; ++m) {
     cluster::StoredMsg msg;
     ASSERT_TRUE(js.get(from.records, m, &msg).is_ok());
+    for (const std::string& data : edit_message(m, msg.data)) {
+      ASSERT_TRUE(js.publish(to.records_subject(), data, "").is_ok());
+    }
+  }
+  std::vector<uint64_t> seqs;
+  ASSERT_TRUE(cluster::snapshot_index(js, from, &seqs).is_ok());
+  for (uint64_t seq : seqs) {
+    Hash hash{};
+    std::string payload;
+    ASSERT_TRUE(cluster::read_snapshot(js, from, seq, &hash, &payload).is_ok());
+    if (edit_snapshot) edit_snapshot(seq, &hash, &payload);
+    ASSERT_TRUE(js.put_blob(to.snapshots, to.snapshot_prefix(seq),
+                            std::string(reinterpret_cast<const char*>(hash.data()), 32) + payload).is_ok());
+  }
+  ASSERT_TRUE(js.put_blob(to.snapshots, to.snapshot_index(), nlohmann::json(seqs).dump()).is_ok());
+}
+
+// Stream T gets the records of stream S with record 5555's event replaced by
+// record 5554's (a well-formed event, so only the chain can tell).
+void copy_with_tampered_record(cluster::JetStream& js) {
+  std::string previous_event;
+  copy_stream(js, "T", [&](uint64_t m, const std::string& data) {
     cluster::RecordBatch batch;
-    ASSERT_TRUE(cluster::decode_batch(msg.data, m, &batch).is_ok());
+    EXPECT_TRUE(cluster::decode_batch(data, m, &batch).is_ok());
     std::string out, value;
     AlignedScratch scratch;
     for (size_t i = 0; i < batch.values.size(); ++i) {
       LogRecord record;
-      ASSERT_TRUE(decode_record_value(batch.first + i, batch.values[i], &scratch, &record).is_ok());
+      EXPECT_TRUE(decode_record_value(batch.first + i, batch.values[i], &scratch, &record).is_ok());
       const std::string event(reinterpret_cast<const char*>(record.event_bytes.data()), record.event_bytes.size());
       const std::string& stored = record.seq == 5555 ? previous_event : event;
       cluster::encode_record_value(record.seq, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
@@ -212,18 +241,8 @@ void copy_with_tampered_record(cluster::JetStream& js) {
       previous_event = event;
     }
     cluster::finish_batch(&out);
-    ASSERT_TRUE(js.publish(to.records_subject(), out, "").is_ok());
-  }
-  std::vector<uint64_t> seqs;
-  ASSERT_TRUE(cluster::snapshot_index(js, from, &seqs).is_ok());
-  for (uint64_t seq : seqs) {
-    Hash hash{};
-    std::string payload;
-    ASSERT_TRUE(cluster::read_snapshot(js, from, seq, &hash, &payload).is_ok());
-    ASSERT_TRUE(js.put_blob(to.snapshots, to.snapshot_prefix(seq),
-                            std::string(reinterpret_cast<const char*>(hash.data()), 32) + payload).is_ok());
-  }
-  ASSERT_TRUE(js.put_blob(to.snapshots, to.snapshot_index(), nlohmann::json(seqs).dump()).is_ok());
+    return std::vector<std::string>{out};
+  });
 }
 
 TEST_F(ClusterTest, TamperedMessageInTheStreamIsCaughtByTheChain) {
@@ -277,6 +296,62 @@ TEST_F(ClusterTest, PublishResumedAfterAKillHasNoDuplicates) {
   const std::string replica = dir_.path("replica");
   ASSERT_EQ(cli("follow " + replica + nats()).exit_code, 0);
   EXPECT_EQ(verify_line(replica), verify_line(db_));
+}
+
+// A gap and a duplicate in the records (publish writes messages of 1000
+// records: message m holds seqs 1000(m − 1) + 1 .. 1000m), and a forged
+// snapshot: the join names the segment and the seq.
+TEST_F(ClusterTest, JoinNamesTheSegmentOfAGapADuplicateOrAForgedSnapshot) {
+  ASSERT_EQ(cli("publish " + db_ + nats()).exit_code, 0);
+  std::unique_ptr<cluster::JetStream> js;
+  ASSERT_TRUE(cluster::JetStream::connect(server_.url(), &js).is_ok());
+  const auto keep = [](uint64_t, const std::string& data) { return std::vector<std::string>{data}; };
+  // U: message 3 (seqs 2001..3000) dropped. V: message 3 published twice.
+  copy_stream(*js, "U", [&](uint64_t m, const std::string& data) {
+    return m == 3 ? std::vector<std::string>{} : keep(m, data);
+  });
+  copy_stream(*js, "V", [&](uint64_t m, const std::string& data) {
+    return m == 3 ? std::vector<std::string>{data, data} : keep(m, data);
+  });
+  // W: the snapshot at 6000 holds another state (account 1's first balance + 1
+  // base unit), under that state's own hash, so only the join can tell.
+  Hash forged{}, genuine{};
+  copy_stream(*js, "W", keep, [&](uint64_t seq, Hash* hash, std::string* payload) {
+    if (seq != 6000) return;
+    genuine = *hash;
+    Result<State> state = decode_state(std::string_view(*payload).substr(16));
+    ASSERT_TRUE(state.is_ok());
+    State changed = std::move(state).value();
+    Account& account = changed.accounts.at(changed.order.at(0));
+    ASSERT_FALSE(account.balances.empty());
+    account.balances.begin()->second += 1;
+    *payload = payload->substr(0, 16) + encode_state(changed);
+    *hash = forged = state_hash(changed);
+  });
+  const auto join_error = [&](const std::string& stream, uint64_t segment_events) {
+    EXPECT_EQ(cli("audit-plan" + nats(stream) + " --segment-events " + std::to_string(segment_events)).exit_code, 0);
+    EXPECT_EQ(cli("audit-worker" + nats(stream)).exit_code, 0);
+    const CliRun joined = cli("audit-join" + nats(stream) + " --format jsonl", dir_.path("join.err"));
+    EXPECT_EQ(joined.exit_code, 1);
+    EXPECT_EQ(joined.out, "");
+    return slurp(dir_.path("join.err"));
+  };
+  // Segments of 2000 events (cut at the snapshots 2000, 4000, …): segment 1
+  // (2001..4000) reads from record 2000, in message 2, then finds that the
+  // next message does not start at 2001 (U: it starts at 3001) or, after
+  // 3000, does not start at 3001 (V: it starts at 2001 again).
+  std::string error = join_error("U", 2000);
+  EXPECT_NE(error.find("segment 1 (seq 2001..4000): stream U: record seq 2001 missing (a gap)"),
+            std::string::npos) << error;
+  error = join_error("V", 2000);
+  EXPECT_NE(error.find("segment 1 (seq 2001..4000): stream V: record seq 3001 duplicated"), std::string::npos)
+      << error;
+  // Segments of 1000: segment 6 (6001..7000) starts from the forged snapshot.
+  error = join_error("W", 1000);
+  EXPECT_NE(error.find("segment 6 (seq 6001..7000): its start snapshot at seq 6000 has state hash " + to_hex(forged) +
+                       ", the previous segment ended at " + to_hex(genuine)),
+            std::string::npos)
+      << error;
 }
 
 // The join's second pass writes what its first pass checked: a result that
