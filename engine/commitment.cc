@@ -226,16 +226,18 @@ void Commitment::add(PackedSums& into, const PackedSums& other) {
   into = std::move(merged);
 }
 
+// Each balance into its asset's entry, in place: both are ascending by asset,
+// so one forward walk finds (or inserts) every entry.
 void Commitment::add_account(PackedSums& into, const Account& account) {
-  PackedSums own;
+  auto entry = into.begin();
   for (const auto& [asset, balance] : account.balances) {
-    SumEntry entry{asset, {0, 0, 0, 0}, {0, 0, 0, 0}};
+    while (entry != into.end() && entry->asset < asset) ++entry;
+    if (entry == into.end() || entry->asset != asset) entry = into.insert(entry, SumEntry{asset, {0, 0, 0, 0}, {0, 0, 0, 0}});
     uint64_t magnitude[4];
     to_limbs(balance, magnitude);  // Boost keeps sign and magnitude
-    add_limbs(balance.sign() > 0 ? entry.credit : entry.debit, magnitude);  // also refuses a debit of 2^255
-    own.push_back(entry);
+    add_limbs(balance.sign() > 0 ? entry->credit : entry->debit, magnitude);  // also refuses a debit of 2^255
+    ++entry;
   }
-  add(into, own);
 }
 
 Commitment::Node Commitment::leaf(AccountId id, const Account& account) {
