@@ -10,6 +10,7 @@
 // thousand whole units. Nothing here asserts a time.
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -407,6 +408,47 @@ void BM_CommitmentOneTouched(benchmark::State& s) {
   s.SetLabel(std::to_string(s.range(0)) + " accounts");
 }
 BENCHMARK(BM_CommitmentOneTouched)->Arg(1000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMicrosecond);
+
+// The heap an account holds in the state (issue 13): commitment_state(N)
+// built under mallinfo2, its bytes per account (the counter bytes_per_account,
+// allocator overhead included; the commitment's tree is apart, above).
+void BM_StateMemory(benchmark::State& s) {
+  double per_account = 0;
+  for (auto _ : s) {
+    const size_t before = mallinfo2().uordblks;
+    State state = commitment_state(s.range(0));
+    per_account = double(mallinfo2().uordblks - before) / double(s.range(0));
+    benchmark::DoNotOptimize(state);
+  }
+  s.counters["bytes_per_account"] = per_account;
+  s.SetLabel(std::to_string(s.range(0)) + " accounts");
+}
+BENCHMARK(BM_StateMemory)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// An account looked up by id and read, ids in a scattered order (the cache
+// misses of State::account in the replay profile).
+void BM_AccountLookup(benchmark::State& s) {
+  const State state = commitment_state(s.range(0));
+  uint64_t step = 0;
+  for (auto _ : s) {
+    const AccountId id = state.order[(step++ * 7919) % state.order.size()];
+    benchmark::DoNotOptimize(state.account(id)->balances.size());
+  }
+  s.SetLabel(std::to_string(s.range(0)) + " accounts");
+}
+BENCHMARK(BM_AccountLookup)->Arg(10000)->Arg(1000000);
+
+// The copy of an account the machine's journal keeps before an event changes
+// it (a quote balance, one collateral, one position).
+void BM_AccountCopy(benchmark::State& s) {
+  const State state = commitment_state(1);
+  const Account& account = state.accounts.at(state.order[0]);
+  for (auto _ : s) {
+    Account copy = account;
+    benchmark::DoNotOptimize(copy);
+  }
+}
+BENCHMARK(BM_AccountCopy);
 
 void apply_events(benchmark::State& s, std::vector<std::string_view> lines) {
   Machine machine = setup_machine();
