@@ -10,8 +10,12 @@
 // thousand whole units. Nothing here asserts a time.
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,6 +31,20 @@
 #include "replay/replay.h"
 #include "schemas/event_check.h"
 #include "schemas/sha256.h"
+
+// Every operator new of this binary is counted: apply_events reports the
+// heap allocations per event (issue 13: none on the hot path).
+namespace {
+std::atomic<uint64_t> allocations{0};
+}  // namespace
+
+void* operator new(size_t size) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace liql {
 namespace {
@@ -408,6 +426,47 @@ void BM_CommitmentOneTouched(benchmark::State& s) {
 }
 BENCHMARK(BM_CommitmentOneTouched)->Arg(1000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMicrosecond);
 
+// The heap an account holds in the state (issue 13): commitment_state(N)
+// built under mallinfo2, its bytes per account (the counter bytes_per_account,
+// allocator overhead included; the commitment's tree is apart, above).
+void BM_StateMemory(benchmark::State& s) {
+  double per_account = 0;
+  for (auto _ : s) {
+    const size_t before = mallinfo2().uordblks;
+    State state = commitment_state(s.range(0));
+    per_account = double(mallinfo2().uordblks - before) / double(s.range(0));
+    benchmark::DoNotOptimize(state);
+  }
+  s.counters["bytes_per_account"] = per_account;
+  s.SetLabel(std::to_string(s.range(0)) + " accounts");
+}
+BENCHMARK(BM_StateMemory)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// An account looked up by id and read, ids in a scattered order (the cache
+// misses of State::account in the replay profile).
+void BM_AccountLookup(benchmark::State& s) {
+  const State state = commitment_state(s.range(0));
+  uint64_t step = 0;
+  for (auto _ : s) {
+    const AccountId id = state.order[(step++ * 7919) % state.order.size()];
+    benchmark::DoNotOptimize(state.account(id)->balances.size());
+  }
+  s.SetLabel(std::to_string(s.range(0)) + " accounts");
+}
+BENCHMARK(BM_AccountLookup)->Arg(10000)->Arg(1000000);
+
+// The copy of an account the machine's journal keeps before an event changes
+// it (a quote balance, one collateral, one position).
+void BM_AccountCopy(benchmark::State& s) {
+  const State state = commitment_state(1);
+  const Account& account = state.accounts.at(state.order[0]);
+  for (auto _ : s) {
+    Account copy = account;
+    benchmark::DoNotOptimize(copy);
+  }
+}
+BENCHMARK(BM_AccountCopy);
+
 void apply_events(benchmark::State& s, std::vector<std::string_view> lines) {
   Machine machine = setup_machine();
   std::vector<std::string> events;
@@ -415,11 +474,17 @@ void apply_events(benchmark::State& s, std::vector<std::string_view> lines) {
   std::vector<const fb::Event*> roots;
   for (const std::string& event : events) roots.push_back(flatbuffers::GetRoot<fb::Event>(event.data()));
   uint64_t applied = 0;
+  Outcome outcome;  // reused, as replay does
+  const uint64_t allocations_before = allocations.load();
   for (auto _ : s) {
-    for (const fb::Event* event : roots) applied += machine.apply(*event, machine.state().seq + 1).applied();
+    for (const fb::Event* event : roots) {
+      if (!machine.apply(*event, machine.state().seq + 1, &outcome).is_ok()) s.SkipWithError("apply failed");
+      applied += outcome.applied();
+    }
   }
   if (applied != s.iterations() * roots.size()) s.SkipWithError("an event was rejected");
   s.SetItemsProcessed(s.iterations() * roots.size());
+  s.counters["allocs_per_event"] = double(allocations.load() - allocations_before) / double(applied);
 }
 
 void BM_ApplyDeposit(benchmark::State& s) { apply_events(s, {kDeposit}); }

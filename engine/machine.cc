@@ -132,6 +132,9 @@ void move_position(Account& account, MarketId market, const Int& base_delta, con
 
 void add_fund(Int& fund, const Int& delta) { fund = stored(fund + delta); }
 
+// The accounts one event touched: inline room for what most events touch.
+using Touched = boost::container::small_vector<AccountId, 4>;
+
 // Undo log of one event: the accounts and funds it touched, as they were, and
 // the accounts it created.
 class Journal {
@@ -177,13 +180,13 @@ class Journal {
     return funds;
   }
 
-  // Every account this event changed or created, ascending and unique.
-  std::vector<AccountId> touched() const {
-    std::vector<AccountId> ids = created_;
-    for (const auto& entry : saved_accounts_) ids.push_back(entry.first);
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    return ids;
+  // Every account this event changed or created, ascending and unique, into
+  // *ids (cleared first).
+  void touched(Touched* ids) const {
+    ids->assign(created_.begin(), created_.end());
+    for (const auto& entry : saved_accounts_) ids->push_back(entry.first);
+    std::sort(ids->begin(), ids->end());
+    ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
   }
 
   // Governance and listing events change the protocol and the listings,
@@ -273,9 +276,11 @@ class Journal {
   };
 
   State& state_;
-  std::vector<std::pair<AccountId, Account>> saved_accounts_;
-  std::vector<AccountId> created_;
-  std::vector<std::pair<AssetId, Funds>> saved_funds_;
+  // Inline room for what most events touch (a trade: two accounts, the fee's
+  // funds): no heap allocation for the undo log on the hot path.
+  boost::container::small_vector<std::pair<AccountId, Account>, 2> saved_accounts_;
+  boost::container::small_vector<AccountId, 2> created_;
+  boost::container::small_vector<std::pair<AssetId, Funds>, 2> saved_funds_;
   std::optional<Listings> listings_;
 };
 
@@ -337,7 +342,7 @@ class Step {
   Reason run(const fb::Event& event);
   void update_totals() { journal_.update_totals(); }
   void rollback() { journal_.rollback(); }
-  std::vector<AccountId> touched() const { return journal_.touched(); }
+  void touched(Touched* ids) const { journal_.touched(ids); }
 
  private:
   bool observe() const { return state_.protocol.mode == Mode::Observe; }
@@ -345,7 +350,20 @@ class Step {
   // The what-if keeper's own liquidations are sized as in enforce mode.
   bool recorded() const { return observe() && !keeper_; }
   // The rule that sizes a liquidation: the pinned one, else the policy in force.
-  std::unique_ptr<LiquidationRule> own_rule() const { return pinned_ ? nullptr : rule_for(state_.protocol.policy); }
+  // The partial and full rules have no parameters and no memory: one of each
+  // serves every liquidation; close_factor is made for its parameters (*own).
+  const LiquidationRule& sizing_rule(std::unique_ptr<LiquidationRule>* own) const {
+    if (pinned_) return *pinned_;
+    static const std::unique_ptr<LiquidationRule> partial = rule_for(Policy{PolicyKind::Partial, 0, 0});
+    static const std::unique_ptr<LiquidationRule> full = rule_for(Policy{PolicyKind::Full, 0, 0});
+    switch (state_.protocol.policy.kind) {
+      case PolicyKind::Partial: return *partial;
+      case PolicyKind::Full: return *full;
+      case PolicyKind::CloseFactor: break;
+    }
+    *own = rule_for(state_.protocol.policy);
+    return **own;
+  }
 
   // A health or price rule: rejects in enforce mode; in observe mode the
   // event happened, so the rule only leaves a flag (SPEC §5.5).
@@ -861,9 +879,8 @@ void Step::size_perp(const Account& account, MarketId market, const Int& abs_bas
   if (required.dust_rule) audit.flags |= kFlagDustRule;
   audit.required = required.size;
   const Health maint = account_health(state_, account, Level::Maint);
-  const auto own = own_rule();
-  audit.allowed = (pinned_ ? *pinned_ : *own)
-                      .perp_allowed(PerpCase{state_, account, market, abs_base, maint, required.size});
+  std::unique_ptr<LiquidationRule> own;
+  audit.allowed = sizing_rule(&own).perp_allowed(PerpCase{state_, account, market, abs_base, maint, required.size});
 }
 
 // Enforce mode: the allowed size within max_base, rounded down to a lot unless
@@ -985,9 +1002,9 @@ void Step::size_token(const Account& account, AssetId l, AssetId c, bool liquida
   audit.required = token_required(state_, account, l, c, cap);
   const Health maint = account_health(state_, account, Level::Maint);
   const Int abs_debt = abs(account.balance(l));
-  const auto own = own_rule();
-  audit.allowed = (pinned_ ? *pinned_ : *own)
-                      .token_allowed(TokenCase{state_, account, l, c, abs_debt, maint, *audit.required, cap});
+  std::unique_ptr<LiquidationRule> own;
+  audit.allowed =
+      sizing_rule(&own).token_allowed(TokenCase{state_, account, l, c, abs_debt, maint, *audit.required, cap});
 }
 
 // Enforce mode: the allowed repay within max_repay (0 is INVALID_AMOUNT).
@@ -1125,6 +1142,10 @@ Status Machine::run(const fb::Event& event, uint64_t seq, bool keeper, Outcome* 
                                     std::to_string(event.ts()));
   }
   Outcome outcome;
+  // The touched accounts end in the caller's list, whose capacity is reused
+  // (replay reuses one Outcome): no allocation per event. Its room is made
+  // before the event commits; its contents change only on success.
+  Touched touched;
   Step step(state_, event.ts(), outcome, pinned_.get(), keeper);
   std::optional<Holdings> before;  // for the invariant checks
   try {
@@ -1132,7 +1153,8 @@ Status Machine::run(const fb::Event& event, uint64_t seq, bool keeper, Outcome* 
     try {
       outcome.reason = step.run(event);
       if (outcome.applied()) {
-        outcome.touched = step.touched();
+        step.touched(&touched);
+        result->touched.reserve(touched.size());
         step.update_totals();
       }
     } catch (const std::overflow_error&) {
@@ -1149,9 +1171,12 @@ Status Machine::run(const fb::Event& event, uint64_t seq, bool keeper, Outcome* 
                             std::string(event_type_name(event.body_type())) + " event (" + e.what() +
                             "); the state is that of seq " + std::to_string(state_.seq) + ", before it");
   }
-  if (!outcome.applied()) {
+  outcome.touched.swap(result->touched);
+  outcome.touched.clear();
+  if (outcome.applied()) {
+    outcome.touched.assign(touched.begin(), touched.end());  // within the room reserved: cannot throw
+  } else {
     step.rollback();
-    outcome.touched.clear();
     outcome.flags = 0;
     if (outcome.audit && outcome.audit->reason != outcome.reason) mark_rejected(*outcome.audit, outcome.reason);
   }

@@ -3,6 +3,7 @@
 // docs/STATE_ENCODING.md).
 
 #include <boost/container/flat_map.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <map>
 #include <span>
@@ -24,6 +25,12 @@ namespace liql {
 
 template <typename Key, typename Value>
 using FlatMap = boost::container::flat_map<Key, Value>;
+// A FlatMap whose first `inline_entries` entries live inside it, without a
+// heap allocation: an account's balances and positions (few per account; the
+// journal copies an account before every event that changes it).
+template <typename Key, typename Value, size_t inline_entries>
+using SmallFlatMap = boost::container::flat_map<
+    Key, Value, std::less<Key>, boost::container::small_vector<std::pair<Key, Value>, inline_entries>>;
 
 using AssetId = uint32_t;
 using MarketId = uint32_t;
@@ -96,8 +103,8 @@ using Sums = FlatMap<uint32_t, SumPair>;
 
 // Invariants: no zero balance is kept; no position with base 0 is kept.
 struct Account {
-  FlatMap<AssetId, Int> balances;
-  FlatMap<MarketId, Position> positions;
+  SmallFlatMap<AssetId, Int, 2> balances;         // inline: the quote asset and one collateral
+  SmallFlatMap<MarketId, Position, 1> positions;  // inline: one position
   uint64_t index = 0;  // creation index: State::order[index] is this account's id (SPEC §7.2)
 
   Int balance(AssetId asset) const;
