@@ -38,6 +38,13 @@ namespace {
 std::atomic<uint64_t> allocations{0};
 }  // namespace
 
+// GCC 12 sees the free() of a pointer that operator new returned, not that
+// this operator new is malloc (-Wmismatched-new-delete): a false positive of
+// replacing the global operators.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(size_t size) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
@@ -45,6 +52,9 @@ void* operator new(size_t size) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace liql {
 namespace {
