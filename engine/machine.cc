@@ -142,14 +142,15 @@ class Journal {
   explicit Journal(State& state) : state_(state) {}
 
   Account& existing(AccountId id) {
-    remember(id);
-    return state_.accounts.at(id);
+    Account& account = state_.accounts.at(id);
+    remember(id, account);
+    return account;
   }
 
   // The account, created (with the next creation index) when it does not exist yet.
   Account& open(AccountId id) {
     if (Account* account = state_.account(id)) {
-      remember(id);
+      remember(id, *account);
       return *account;
     }
     created_.push_back(id);
@@ -260,12 +261,13 @@ class Journal {
   }
 
  private:
-  void remember(AccountId id) {
+  // `account` is the state's account `id`, as it is before this event changes it.
+  void remember(AccountId id, const Account& account) {
     if (std::find(created_.begin(), created_.end(), id) != created_.end()) return;
     for (const auto& entry : saved_accounts_) {
       if (entry.first == id) return;
     }
-    saved_accounts_.emplace_back(id, state_.accounts.at(id));
+    saved_accounts_.emplace_back(id, account);
   }
 
   struct Listings {
