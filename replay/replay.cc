@@ -82,10 +82,11 @@ void warn_old_snapshot(uint64_t seq) {
                static_cast<unsigned long long>(seq));
 }
 
-// Decodes and checks one snapshot payload read from the ledger: the decoded
-// state must hash (SPEC §7.2) to the stored state hash.
-Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
-                       ReplayCounts* counts, Commitment* commitment = nullptr) {
+}  // namespace
+
+// The decoded state must hash (SPEC §7.2) to the stored state hash.
+Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
+                               ReplayCounts* counts, Commitment* commitment) {
   const std::string where = "snapshot at seq " + std::to_string(seq);
   if (payload.size() < 16) return Status::corruption(where + ": truncated");
   Result<State> decoded = decode_state(payload.substr(16));
@@ -102,13 +103,6 @@ Status decode_snapshot(uint64_t seq, std::string_view payload, const Hash& store
   counts->rejected = load_be64(payload.substr(8));
   if (counts->applied + counts->rejected != seq) return Status::corruption(where + ": event counts do not add up");
   return Status::ok();
-}
-
-}  // namespace
-
-Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
-                               ReplayCounts* counts, Commitment* commitment) {
-  return decode_snapshot(seq, payload, stored_hash, state, counts, commitment);
 }
 
 bool is_pre_v2_snapshot(std::string_view payload) {
@@ -139,7 +133,7 @@ Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, Repla
     return Status::ok();
   }
   State state;
-  if (Status s = decode_snapshot(seq, payload, stored, &state, counts); !s.is_ok()) return s;
+  if (Status s = decode_snapshot_payload(seq, payload, stored, &state, counts); !s.is_ok()) return s;
   *machine = Machine(std::move(state));
   *snapshot_seq = seq;
   return Status::ok();
@@ -178,7 +172,7 @@ Status verify(Ledger& ledger, VerifyReport* report, uint64_t progress) {
     }
     State state;
     ReplayCounts snapshot_counts;
-    if (Status s = decode_snapshot(seq, payload, stored, &state, &snapshot_counts); !s.is_ok()) return s;
+    if (Status s = decode_snapshot_payload(seq, payload, stored, &state, &snapshot_counts); !s.is_ok()) return s;
     if (stored != view.hash() || snapshot_counts.applied != counts.applied ||
         snapshot_counts.rejected != counts.rejected) {
       return Status::corruption("snapshot at seq " + std::to_string(seq) + ": differs from the replayed state");

@@ -61,10 +61,10 @@ Status restore_snapshot(Ledger& ledger, uint64_t to_seq, Machine* machine, Repla
 // The state at to_seq: the newest good snapshot, then replay of what follows.
 Status load_state(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* counts, uint64_t progress = 0);
 // Decodes and checks a snapshot payload (as newest_snapshot returns it) of
-// `seq`: the state must hash to stored_hash, hold seq, and the counts add up.
-// For snapshots read from elsewhere than the ledger (cluster/). With a fresh
-// `commitment`, the check builds its tree, which then serves the state's
-// later hashes incrementally (no second pass over the state).
+// `seq`: the state must hash to stored_hash, hold seq, and the counts add up;
+// Corruption naming the seq otherwise (Internal when memory runs out). With a
+// fresh `commitment`, the check builds its tree, which then serves the
+// state's later hashes incrementally (no second pass over the state).
 Status decode_snapshot_payload(uint64_t seq, std::string_view payload, const Hash& stored_hash, State* state,
                                ReplayCounts* counts, Commitment* commitment = nullptr);
 // A snapshot payload written before SPEC v2 (LIQL-STATE-1 encoding and hash):

@@ -12,8 +12,10 @@
 
 namespace liql {
 
-// Appends the low `width` bytes of value, most significant first (width ≤ 8).
+// Appends the low `width` bytes of value, most significant first.
+// REQUIRES width ≤ 8 (LIQL_ASSERT).
 inline void append_be(std::string& out, uint64_t value, size_t width) {
+  LIQL_ASSERT(width <= 8, "a big-endian field is at most 8 bytes");
   char bytes[8];
   for (size_t i = 0; i < width; ++i) bytes[i] = static_cast<char>(value >> (8 * (width - 1 - i)));
   out.append(bytes, width);
