@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,7 @@
 #include "replay/replay.h"
 #include "schemas/event_check.h"
 #include "schemas/sha256.h"
+#include "tools/generate.h"
 
 // Every operator new of this binary is counted: apply_events reports the
 // heap allocations per event (issue 13: none on the hot path).
@@ -503,6 +505,48 @@ void BM_ApplyPrice(benchmark::State& s) { apply_events(s, {kPriceLine}); }
 BENCHMARK(BM_ApplyPrice);
 void BM_ApplyTradePair(benchmark::State& s) { apply_events(s, {kTrade, kTradeBack}); }
 BENCHMARK(BM_ApplyTradePair);
+
+// The generator's market (seed 42, crash 40 %, 20 events per account) as Event
+// buffers, built once per size: what replay applies, without the read.
+const std::vector<std::string>& market_events(uint64_t accounts) {
+  static std::map<uint64_t, std::vector<std::string>> built;
+  auto [it, fresh] = built.try_emplace(accounts);
+  if (!fresh) return it->second;
+  std::vector<std::string> lines;
+  GenerateOptions options;
+  options.seed = 42;
+  options.accounts = accounts;
+  options.events = 20 * accounts;
+  Status status = generate_market(options, [&](std::string_view line) { lines.emplace_back(line); });
+  if (!status.is_ok()) throw std::runtime_error("bench generate: " + status.to_string());
+  JsonlImporter importer{State{}};
+  InputError error;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!importer.add_line(lines[i], i + 1, &error)) throw std::runtime_error("bench import: " + error.to_string());
+  }
+  it->second = importer.events();
+  return it->second;
+}
+
+// Machine::apply over the whole market from genesis, one thread: the apply
+// half of plain replay (the read-ahead thread does the other, in parallel).
+void BM_ApplyMarket(benchmark::State& s) {
+  const std::vector<std::string>& events = market_events(static_cast<uint64_t>(s.range(0)));
+  Outcome outcome;
+  for (auto _ : s) {
+    Machine machine;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto* event = flatbuffers::GetRoot<fb::Event>(events[i].data());
+      if (!machine.apply(*event, i + 1, &outcome).is_ok()) s.SkipWithError("apply failed");
+    }
+    benchmark::DoNotOptimize(machine.state().seq);
+    s.PauseTiming();  // the state's destruction is not replay's
+    machine = Machine();
+    s.ResumeTiming();
+  }
+  s.SetItemsProcessed(s.iterations() * events.size());
+}
+BENCHMARK(BM_ApplyMarket)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace liql

@@ -127,7 +127,7 @@ std::optional<Int> health_factor(const Health& health) {
 
 bool health_factor_below(const Health& health, const Int& threshold) {
   if (health.liabilities.is_zero()) return false;  // HF = ∞
-  return Wide(wad()) * Wide(health.assets) < Wide(threshold) * Wide(health.liabilities);
+  return compare_products(wad(), health.assets, threshold, health.liabilities) < 0;
 }
 
 AccountStatus status_from(const Int& equity, const Int& maint, const Int& init) {

@@ -280,6 +280,21 @@ Wide cdiv(const Wide& dividend, const Wide& divisor) {
 
 Int narrow(const Wide& value) { return Int(value); }
 
+int compare_products(const Int& a, const Int& b, const Int& c, const Int& d) {
+  U128 left = 0, right = 0;
+  bool left_negative = false, right_negative = false;
+  if (product_127(a, b, &left, &left_negative) && product_127(c, d, &right, &right_negative)) {
+    // Signed magnitudes: zero has no sign, so compare (negative, magnitude) pairs.
+    left_negative = left_negative && left != 0;
+    right_negative = right_negative && right != 0;
+    if (left_negative != right_negative) return left_negative ? -1 : 1;
+    const int by_magnitude = left < right ? -1 : (left > right ? 1 : 0);
+    return left_negative ? -by_magnitude : by_magnitude;
+  }
+  const Wide left_wide = Wide(a) * Wide(b), right_wide = Wide(c) * Wide(d);
+  return left_wide < right_wide ? -1 : (left_wide > right_wide ? 1 : 0);
+}
+
 Int muldiv_floor(const Int& a, const Int& b, const Int& c) {
   LIQL_ASSERT(c.sign() > 0, "muldiv_floor: divisor > 0");
   if (auto fast = muldiv_small(a, b, c, Round::Floor)) return *fast;

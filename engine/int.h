@@ -59,6 +59,10 @@ Int muldiv_pow10_ceil(const Int& a, const Int& b, unsigned up, unsigned down);
 Int muldiv3_pow10_floor(const Int& a, const Int& b, const Int& c, unsigned up, unsigned down);
 Int muldiv3_pow10_ceil(const Int& a, const Int& b, const Int& c, unsigned up, unsigned down);
 
+// a·b against c·d exactly (the products formed in 128 bits when they fit,
+// in 512 otherwise: nothing can overflow): −1, 0 or +1.
+int compare_products(const Int& a, const Int& b, const Int& c, const Int& d);
+
 // Checked narrowing of a 512-bit result back to Int.
 Int narrow(const Wide& value);
 

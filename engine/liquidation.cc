@@ -56,17 +56,81 @@ Position position_after_close(const Position& position, const PerpTransfer& tran
   return after;
 }
 
+namespace {
+
+// Where ok(k) of the s* search is known without its exact arithmetic. The
+// exact H_target after closing s differs from the real-valued
+//   R(s) = rest + Q + X(B) − μ·|X(B)| + (μ − φ)·X(s),
+// X(b) = b·P·10^qd / (10^bd·WAD), μ = margin_target / WAD, φ = fee / WAD,
+// by its four roundings (the remaining notional, the transfer, the penalty,
+// the requirement): −4 < H − R(s) ≤ φ. So R(s) ≥ 4 means ok, and R(s) < −1
+// (φ < 1) means not ok; R is linear in s, so each is a threshold on s, found
+// once per search. Only the probes between the thresholds (in practice one
+// lot or none) take the exact path, and every probe answers exactly as the
+// exact path would: the search visits the same k and gives the same s*.
+struct PerpCertainty {
+  bool usable = false;
+  Int ok_from;   // size(k) ≥ ok_from: ok(k)
+  Int not_below;  // size(k) < not_below: not ok(k)
+};
+
+// The thresholds hold only when no probe's exact arithmetic could overflow
+// (that would reject the event): every value a probe forms is a sum of a few
+// terms bounded by |rest|, |Q| and |X(B)|, so each below 2^250 keeps them in
+// range. And only under the listing rule fee < margin_target ≤ WAD, where R
+// rises with s; otherwise every probe is exact. Nothing here throws: the
+// products are formed in 512 bits once their sizes are known to fit.
+PerpCertainty perp_certainty(const State& state, MarketId market, const Position& position, const Int& abs_base,
+                             const Int& rest) {
+  static const Int limit = Int(1) << 250;
+  const Market& m = state.markets.at(market);
+  const Int& margin = m.params.margin.target;
+  const Int& fee = m.params.liquidation_fee;
+  if (fee.sign() < 0 || !(fee < margin) || wad() < margin) return {};
+  if (!(abs(rest) < limit) || !(abs(position.quote) < limit)) return {};
+  if (boost::multiprecision::msb(abs_base) + boost::multiprecision::msb(m.oracle.price) > 380) return {};
+  // Everything times D = 10^bd·WAD·WAD: R(s)·D = c0 + s·g.
+  const Wide scale = Wide(m.oracle.price) * pow10_wide(state.quote_decimals());  // P·10^qd
+  const Wide n = pow10_wide(m.params.base_decimals) * Wide(wad());               // X's denominator
+  const Wide abs_x = Wide(abs_base) * scale;                                     // |X(B)|·n, < 2^500
+  if (!(abs_x < Wide(limit) * n)) return {};
+  const Wide d = n * Wide(wad());
+  const Wide c0 = (Wide(rest) + Wide(position.quote)) * d + (position.base.sign() < 0 ? -abs_x : abs_x) * Wide(wad()) -
+                  Wide(margin) * abs_x;
+  const Wide g = scale * Wide(margin - fee);  // > 0
+  // The least s with s·g ≥ target, ⌈target / g⌉, clamped to [0, |B| + 1]:
+  // beyond either end a threshold decides nothing more.
+  const auto threshold = [&](const Wide& target) {
+    const Wide least = cdiv(target, g);
+    if (least.sign() < 0) return Int(0);
+    const Wide past = Wide(abs_base) + 1;
+    return narrow(least < past ? least : past);
+  };
+  PerpCertainty certainty;
+  certainty.usable = true;
+  certainty.ok_from = threshold(4 * d - c0);  // R(s) ≥ 4 ⇔ s·g ≥ 4D − c0
+  certainty.not_below = threshold(-d - c0);   // R(s) < −1 ⇔ s·g < −D − c0 ⇔ s < ⌈(−D − c0) / g⌉
+  return certainty;
+}
+
+}  // namespace
+
 RequiredSize perp_required(const State& state, const Account& account, MarketId market) {
   const Position& position = account.positions.at(market);
   const MarketParams& params = state.markets.at(market).params;
   const Int abs_base = abs(position.base);
   const Int rest = target_without(state, account, market, 0, 0, false);
+  const PerpCertainty certainty = perp_certainty(state, market, position, abs_base, rest);
   auto size_of = [&](const Int& k) {
     Int size = k * params.lot_size;
     return size < abs_base ? size : abs_base;
   };
   auto ok = [&](const Int& k) {
     const Int size = size_of(k);
+    if (certainty.usable) {
+      if (size >= certainty.ok_from) return true;
+      if (size < certainty.not_below) return false;
+    }
     const PerpTransfer transfer = perp_transfer(state, market, size);
     const Int penalty = perp_penalty(state, market, transfer.floor);
     const Position after = position_after_close(position, transfer, size, penalty);

@@ -640,7 +640,7 @@ Reason Step::trade(const fb::Trade& event) {
   }
   if (market->oracle.present) {
     const Int& oracle = market->oracle.price;
-    if (Wide(abs(*price - oracle)) * Wide(wad()) > Wide(oracle) * Wide(params.max_trade_deviation)) {
+    if (compare_products(abs(*price - oracle), wad(), oracle, params.max_trade_deviation) > 0) {
       if (Reason reason = rule(Reason::PriceOutOfBand); reason != Reason::None) return reason;
     }
   }
@@ -648,10 +648,8 @@ Reason Step::trade(const fb::Trade& event) {
   // cost = notional of |base| at the trade price; the buyer pays ⌈cost⌉, the
   // seller gets ⌊cost⌋, the dust goes to insurance (SPEC §1.2).
   const Int size = abs(*base);
-  const Wide numerator = Wide(size) * Wide(*price) * pow10_wide(state_.quote_decimals());
-  const Wide denominator = pow10_wide(params.base_decimals + 18);
-  const Int cost_floor = narrow(fdiv(numerator, denominator));
-  const Int cost_ceil = narrow(cdiv(numerator, denominator));
+  const Int cost_floor = muldiv_pow10_floor(size, *price, state_.quote_decimals(), params.base_decimals + 18);
+  const Int cost_ceil = muldiv_pow10_ceil(size, *price, state_.quote_decimals(), params.base_decimals + 18);
   const bool taker_buys = base->sign() > 0;
   Account& buyer = journal_.open(taker_buys ? event.taker() : event.maker());
   Account& seller = journal_.open(taker_buys ? event.maker() : event.taker());

@@ -146,7 +146,7 @@ Int quote_threshold(const State& state, const Int& threshold_wad) {
 
 bool health_factor_above(const Health& health, const Int& x) {
   if (health.liabilities.is_zero()) return true;  // HF = ∞
-  return Wide(wad()) * Wide(health.assets) > Wide(x) * Wide(health.liabilities);
+  return compare_products(wad(), health.assets, x, health.liabilities) > 0;
 }
 
 std::unique_ptr<LiquidationRule> rule_for(const Policy& policy) {

@@ -484,3 +484,32 @@ TEST(IntFastPath, PricesLoseTheirDecimalZerosToo) {
 
 }  // namespace
 }  // namespace liql
+
+namespace liql {
+namespace {
+
+// compare_products: native 128-bit products when both fit, 512-bit otherwise.
+TEST(IntCompareProducts, SignsZeroAndBothPaths) {
+  // 6·7 = 42 against 5·8 = 40 and 21·2 = 42
+  EXPECT_EQ(compare_products(Int(6), Int(7), Int(5), Int(8)), 1);
+  EXPECT_EQ(compare_products(Int(6), Int(7), Int(21), Int(2)), 0);
+  EXPECT_EQ(compare_products(Int(5), Int(8), Int(6), Int(7)), -1);
+  // signs: −42 < 40; −42 > −48; 0·(−5) = 0 = 3·0 (no negative zero)
+  EXPECT_EQ(compare_products(Int(-6), Int(7), Int(5), Int(8)), -1);
+  EXPECT_EQ(compare_products(Int(-6), Int(7), Int(-6), Int(8)), 1);
+  EXPECT_EQ(compare_products(Int(0), Int(-5), Int(3), Int(0)), 0);
+  EXPECT_EQ(compare_products(Int(-1), Int(-1), Int(0), Int(9)), 1);  // (−1)(−1) = 1 > 0
+  // Beyond 2^127 (the 512-bit path): 2^200·3 against 2^199·6 (equal) and 2^199·7 (larger)
+  const Int big = Int(1) << 200, half = Int(1) << 199;
+  EXPECT_EQ(compare_products(big, Int(3), half, Int(6)), 0);
+  EXPECT_EQ(compare_products(big, Int(3), half, Int(7)), -1);
+  // One product fits 128 bits, the other does not: −2^200 < 1 and 2^200 > 10^30
+  EXPECT_EQ(compare_products(-big, Int(1), Int(1), Int(1)), -1);
+  EXPECT_EQ(compare_products(big, Int(1), pow10(15), pow10(15)), 1);
+  // Products near 2^510 do not overflow: (2^255)·(2^255) against (2^255 − 1)·(2^255)
+  const Int top = Int(1) << 255;
+  EXPECT_EQ(compare_products(top, top, top - 1, top), 1);
+}
+
+}  // namespace
+}  // namespace liql

@@ -10,6 +10,7 @@
 #include "engine/liquidation.h"
 #include "engine/policy.h"
 #include "tests/engine_fixtures.h"
+#include "tools/rng.h"
 
 namespace liql {
 namespace {
@@ -343,6 +344,74 @@ TEST(LiquidationShort, TargetAtRequiredAndOneLotLess) {
   const Position after = position_after_close(position, transfer, size, perp_penalty(state, kEthPerp, transfer.floor));
   EXPECT_EQ(after.base, Int(-783000000));
   EXPECT_EQ(after.quote, Int(851826000));
+}
+
+// ---------------------------------------------------------------------------
+// s* on random markets and accounts: perp_required skips the probes whose
+// answer its real-valued bound already knows (engine/liquidation.cc); the
+// answer must be exactly the SPEC §5.1 search evaluated at every probe.
+
+// SPEC §5.1 as written: every probe closes size(k) with its transfer and
+// penalty and recomputes the changed position's H_target term.
+Int required_by_every_probe(const State& state, const Account& account, MarketId market) {
+  const Position& position = account.positions.at(market);
+  const MarketParams& params = state.markets.at(market).params;
+  const Int abs_base = abs(position.base);
+  Account without = account;
+  without.positions.erase(market);
+  const Int rest = account_health(state, without, Level::Target).value;
+  const auto size_of = [&](const Int& k) { return k * params.lot_size < abs_base ? k * params.lot_size : abs_base; };
+  const Int k = lower_bound_search(cdiv(abs_base, params.lot_size), [&](const Int& probe) {
+    const Int size = size_of(probe);
+    const PerpTransfer transfer = perp_transfer(state, market, size);
+    const Position after = position_after_close(position, transfer, size, perp_penalty(state, market, transfer.floor));
+    return (rest + perp_term(state, market, after, Level::Target).term()).sign() >= 0;
+  });
+  Int size = size_of(k);
+  const Int left = abs_base - size;
+  if (left.sign() > 0 && left < params.min_position) size = abs_base;
+  return size;
+}
+
+TEST(LiquidationPerpRequired, EqualsTheSearchThatEvaluatesEveryProbe) {
+  Rng rng(20261201);
+  int near_the_boundary = 0;  // cases whose s* is neither the first lot nor the whole position
+  for (int i = 0; i < 20000; ++i) {
+    State state = base_state();
+    Market market = eth_perp("2000", state.ts);
+    market.params.base_decimals = static_cast<uint32_t>(rng.between(0, 18));
+    // fee < margin_target ≤ WAD, the listing rule; margins in 10^-4 steps, some 1 unit apart.
+    const uint64_t target = rng.between(2, 10'000);
+    market.params.margin = Levels{Int(target + 1) * pow10(14), Int(target) * pow10(14), Int(target - 1) * pow10(14)};
+    market.params.liquidation_fee = Int(rng.below(target)) * pow10(14) + Int(rng.below(3));
+    // lots from one base unit (many lots inside the bound's margin) to 10^6
+    market.params.lot_size = pow10(static_cast<unsigned>(rng.below(7))) * Int(rng.between(1, 9));
+    market.params.min_position = Int(rng.below(4)) * market.params.lot_size;
+    market.oracle.price = Int(rng.between(1, 5'000'000)) * pow10(static_cast<unsigned>(rng.between(10, 20))) +
+                          Int(rng.below(1000));
+    state.markets[kEthPerp] = market;
+    Account account;
+    const int64_t sign = rng.chance(500) ? 1 : -1;
+    Int base = Int(rng.between(1, 100'000)) * market.params.lot_size * Int(rng.between(1, 1000));
+    if (rng.chance(300)) base += Int(rng.below(1000));  // not lot-aligned
+    // Entry near the oracle: the quote is −base·entry, the account's collateral
+    // sized so that it sits just under or around its target.
+    const Int notional_now = notional(state, kEthPerp, base);
+    account.positions[kEthPerp] =
+        Position{Int(sign) * base, Int(-sign) * notional_now + Int(rng.signed_between(-1000, 1000))};
+    const Int requirement = muldiv_ceil(notional_now, market.params.margin.target, wad());
+    account.balances[kQuoteAsset] = requirement * Int(rng.between(0, 120)) / 100 + Int(rng.signed_between(-50, 50));
+    if (account.balances[kQuoteAsset].is_zero()) account.balances.erase(kQuoteAsset);
+    state.accounts[kSpecAccount] = account;
+
+    const Int expected = required_by_every_probe(state, account, kEthPerp);
+    ASSERT_EQ(perp_required(state, account, kEthPerp).size, expected)
+        << "case " << i << ": base " << (Int(sign) * base).str() << " lot " << market.params.lot_size.str()
+        << " price " << market.oracle.price.str() << " bd " << market.params.base_decimals;
+    if (expected > market.params.lot_size && expected < base) ++near_the_boundary;
+  }
+  // The cases must reach the bound's ambiguous window, not only its two ends.
+  EXPECT_GT(near_the_boundary, 5000);
 }
 
 TEST(LiquidationTransfer, PayerPaysCeilingReceiverGetsFloor) {
