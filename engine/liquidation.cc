@@ -68,11 +68,33 @@ namespace {
 // once per search. Only the probes between the thresholds (in practice one
 // lot or none) take the exact path, and every probe answers exactly as the
 // exact path would: the search visits the same k and gives the same s*.
-struct PerpCertainty {
+struct Certainty {
   bool usable = false;
-  Int ok_from;   // size(k) ≥ ok_from: ok(k)
-  Int not_below;  // size(k) < not_below: not ok(k)
+  Int ok_from;    // x ≥ ok_from: ok
+  Int not_below;  // x < not_below: not ok
+  // The search's answer at x when the bound knows it.
+  std::optional<bool> at(const Int& x) const {
+    if (!usable) return std::nullopt;
+    if (x >= ok_from) return true;
+    if (x < not_below) return false;
+    return std::nullopt;
+  }
 };
+
+// R(x)·E = c0 + x·g with g > 0: the least x with x·g ≥ target, ⌈target / g⌉,
+// clamped to [0, last + 1] (beyond either end a threshold decides nothing more).
+Int least_reaching(const Wide& target, const Wide& g, const Int& last) {
+  const Wide least = cdiv(target, g);
+  if (least.sign() < 0) return Int(0);
+  const Wide past = Wide(last) + 1;
+  return narrow(least < past ? least : past);
+}
+
+// Bits of |value| (0 for 0): guards that a product formed in 512 bits fits.
+template <typename T>
+unsigned bits(const T& value) {
+  return value.is_zero() ? 0 : static_cast<unsigned>(boost::multiprecision::msb(value < 0 ? T(-value) : value)) + 1;
+}
 
 // The thresholds hold only when no probe's exact arithmetic could overflow
 // (that would reject the event): every value a probe forms is a sum of a few
@@ -80,7 +102,7 @@ struct PerpCertainty {
 // range. And only under the listing rule fee < margin_target ≤ WAD, where R
 // rises with s; otherwise every probe is exact. Nothing here throws: the
 // products are formed in 512 bits once their sizes are known to fit.
-PerpCertainty perp_certainty(const State& state, MarketId market, const Position& position, const Int& abs_base,
+Certainty perp_certainty(const State& state, MarketId market, const Position& position, const Int& abs_base,
                              const Int& rest) {
   static const Int limit = Int(1) << 250;
   const Market& m = state.markets.at(market);
@@ -88,7 +110,7 @@ PerpCertainty perp_certainty(const State& state, MarketId market, const Position
   const Int& fee = m.params.liquidation_fee;
   if (fee.sign() < 0 || !(fee < margin) || wad() < margin) return {};
   if (!(abs(rest) < limit) || !(abs(position.quote) < limit)) return {};
-  if (boost::multiprecision::msb(abs_base) + boost::multiprecision::msb(m.oracle.price) > 380) return {};
+  if (bits(abs_base) + bits(m.oracle.price) > 380) return {};
   // Everything times D = 10^bd·WAD·WAD: R(s)·D = c0 + s·g.
   const Wide scale = Wide(m.oracle.price) * pow10_wide(state.quote_decimals());  // P·10^qd
   const Wide n = pow10_wide(m.params.base_decimals) * Wide(wad());               // X's denominator
@@ -98,18 +120,10 @@ PerpCertainty perp_certainty(const State& state, MarketId market, const Position
   const Wide c0 = (Wide(rest) + Wide(position.quote)) * d + (position.base.sign() < 0 ? -abs_x : abs_x) * Wide(wad()) -
                   Wide(margin) * abs_x;
   const Wide g = scale * Wide(margin - fee);  // > 0
-  // The least s with s·g ≥ target, ⌈target / g⌉, clamped to [0, |B| + 1]:
-  // beyond either end a threshold decides nothing more.
-  const auto threshold = [&](const Wide& target) {
-    const Wide least = cdiv(target, g);
-    if (least.sign() < 0) return Int(0);
-    const Wide past = Wide(abs_base) + 1;
-    return narrow(least < past ? least : past);
-  };
-  PerpCertainty certainty;
+  Certainty certainty;
   certainty.usable = true;
-  certainty.ok_from = threshold(4 * d - c0);  // R(s) ≥ 4 ⇔ s·g ≥ 4D − c0
-  certainty.not_below = threshold(-d - c0);   // R(s) < −1 ⇔ s·g < −D − c0 ⇔ s < ⌈(−D − c0) / g⌉
+  certainty.ok_from = least_reaching(4 * d - c0, g, abs_base);  // R(s) ≥ 4 ⇔ s·g ≥ 4D − c0
+  certainty.not_below = least_reaching(-d - c0, g, abs_base);   // R(s) < −1 ⇔ s·g < −D − c0
   return certainty;
 }
 
@@ -120,17 +134,14 @@ RequiredSize perp_required(const State& state, const Account& account, MarketId 
   const MarketParams& params = state.markets.at(market).params;
   const Int abs_base = abs(position.base);
   const Int rest = target_without(state, account, market, 0, 0, false);
-  const PerpCertainty certainty = perp_certainty(state, market, position, abs_base, rest);
+  const Certainty certainty = perp_certainty(state, market, position, abs_base, rest);
   auto size_of = [&](const Int& k) {
     Int size = k * params.lot_size;
     return size < abs_base ? size : abs_base;
   };
   auto ok = [&](const Int& k) {
     const Int size = size_of(k);
-    if (certainty.usable) {
-      if (size >= certainty.ok_from) return true;
-      if (size < certainty.not_below) return false;
-    }
+    if (const std::optional<bool> known = certainty.at(size)) return *known;
     const PerpTransfer transfer = perp_transfer(state, market, size);
     const Int penalty = perp_penalty(state, market, transfer.floor);
     const Position after = position_after_close(position, transfer, size, penalty);
@@ -201,6 +212,61 @@ Int token_repay_cap(const State& state, const Account& account, AssetId liabilit
   return r_max < abs_debt ? r_max : abs_debt;
 }
 
+namespace {
+
+// The r* search's counterpart of perp_certainty. With debt + r ≤ 0 and
+// held − ⌈seize(r)⌉ ≥ 0 over the whole search (r ≤ cap ≤ min(|debt|, r_max)),
+// the weights are fixed (liability, asset) and the exact H_target differs from
+//   R(r) = rest + V_L(debt + r) + V_C(held − r·σ),
+// V_a(b) = b·P_a·10^qd·w_a / (10^d_a·WAD²), σ = seize_exact(1),
+// by two floors and the ceiling of the seizure: −2 − V_C(1) < H − R(r) ≤ 0.
+// So R(r) ≥ 2 + V_C(1) means ok and R(r) < 0 means not ok. Times
+// E = 10^d_L·10^d_C·WAD³, R(r)·E = c0 + r·g; used when g > 0 (repaying
+// helps) and every product below, and every value an exact probe forms,
+// provably fits (bit lengths); otherwise every probe is exact.
+Certainty token_certainty(const State& state, AssetId liability, AssetId collateral, const Int& debt,
+                          const Int& held, const Int& cap, const Int& rest, const SeizureRate& rate) {
+  const Asset& l = state.assets.at(liability);
+  const Asset& c = state.assets.at(collateral);
+  if (liability == collateral || debt.sign() >= 0 || held.sign() <= 0 || cap.sign() <= 0 || abs(debt) < cap) return {};
+  constexpr unsigned kTerm = 508;  // three terms below 2^508 sum below 2^512
+  if (bits(rest) > 249 || bits(cap) + bits(rate.numerator) > kTerm || bits(held) + bits(rate.denominator) > kTerm) {
+    return {};
+  }
+  // ⌈cap·σ⌉ ≤ held, so the collateral never goes negative within the search.
+  if (Wide(cap) * rate.numerator > Wide(held) * rate.denominator) return {};
+  const Int& p_l = asset_price(state, liability);
+  const Int& p_c = asset_price(state, collateral);
+  const Int& w_l = l.params.liab_weight.target;
+  const Int& w_c = c.params.asset_weight.target;
+  const Wide& quote_scale = pow10_wide(state.quote_decimals());
+  const Wide l_scale = pow10_wide(l.params.decimals) * Wide(wad());  // 10^d_L·WAD
+  const Wide c_scale = pow10_wide(c.params.decimals) * Wide(wad());  // 10^d_C·WAD
+  const Wide e = l_scale * c_scale * Wide(wad());
+  const unsigned q = bits(quote_scale);
+  if (bits(debt) + bits(p_l) + q + bits(w_l) + bits(c_scale) > kTerm ||
+      bits(held) + bits(p_c) + q + bits(w_c) + bits(l_scale) > kTerm || bits(rest) + bits(e) > kTerm ||
+      bits(p_l) + bits(w_l) + bits(c_scale) + q > kTerm || bits(rate.numerator) + bits(w_c) + q > kTerm) {
+    return {};
+  }
+  const Wide debt_term = Wide(debt) * Wide(p_l) * quote_scale * Wide(w_l) * c_scale;  // V_L(debt)·E
+  const Wide held_term = Wide(held) * Wide(p_c) * quote_scale * Wide(w_c) * l_scale;  // V_C(held)·E
+  // Each below 2^250 times E: every term an exact probe forms fits Int.
+  const unsigned e_floor = bits(e) - 1;
+  if (bits(debt_term) > e_floor + 250 || bits(held_term) > e_floor + 250) return {};
+  const Wide g = quote_scale * (Wide(p_l) * Wide(w_l) * c_scale - rate.numerator * Wide(w_c));
+  if (g.sign() <= 0) return {};
+  const Wide c0 = Wide(rest) * e + debt_term + held_term;
+  const Wide unit_c = Wide(p_c) * quote_scale * Wide(w_c) * l_scale;  // V_C(1)·E
+  Certainty certainty;
+  certainty.usable = true;
+  certainty.ok_from = least_reaching(2 * e + unit_c - c0, g, cap);  // R(r) ≥ 2 + V_C(1)
+  certainty.not_below = least_reaching(-c0, g, cap);                // R(r) < 0
+  return certainty;
+}
+
+}  // namespace
+
 Int token_required(const State& state, const Account& account, AssetId liability, AssetId collateral,
                    const Int& cap) {
   const Int rest = target_without(state, account, 0, liability, collateral, true);
@@ -208,7 +274,9 @@ Int token_required(const State& state, const Account& account, AssetId liability
   const Int held = account.balance(collateral);
   SeizureRate rate(state, liability, collateral);
   rate.reduce();
+  const Certainty certainty = token_certainty(state, liability, collateral, debt, held, cap, rest, rate);
   auto ok = [&](const Int& repay) {
+    if (const std::optional<bool> known = certainty.at(repay)) return *known;
     const Int total = rest + token_term(state, liability, debt + repay, Level::Target) +
                       token_term(state, collateral, held - rate.ceil(repay), Level::Target);
     return total.sign() >= 0;
