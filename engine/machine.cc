@@ -1124,6 +1124,26 @@ Status Machine::apply_keeper(const fb::Event& event, Outcome* outcome) {
   return run(event, state_.seq, true, outcome);
 }
 
+void Machine::prefetch(const fb::Event& event) const {
+  const auto warm = [this](AccountId id) {
+    const Account* account = state_.account(id);
+    if (account == nullptr) return;
+    const char* bytes = reinterpret_cast<const char*>(account);
+    for (size_t offset = 0; offset < sizeof(Account); offset += 64) __builtin_prefetch(bytes + offset);
+  };
+  switch (event.body_type()) {
+    case fb::Body::Trade:
+      warm(event.body_as_Trade()->taker());
+      warm(event.body_as_Trade()->maker());
+      break;
+    case fb::Body::Deposit: warm(event.body_as_Deposit()->account()); break;
+    case fb::Body::Withdraw: warm(event.body_as_Withdraw()->account()); break;
+    case fb::Body::LiquidatePerp: warm(event.body_as_LiquidatePerp()->account()); break;
+    case fb::Body::LiquidateToken: warm(event.body_as_LiquidateToken()->account()); break;
+    default: break;
+  }
+}
+
 Status Machine::run(const fb::Event& event, uint64_t seq, bool keeper, Outcome* result) {
   // SPEC §3: refused at the input boundary, and so never in a log (the ledger
   // refuses to append it and reports it as corruption when read). An event

@@ -43,6 +43,10 @@ class Machine {
 
   const State& state() const { return state_; }
 
+  // A hint, before applying the event ahead of `event`: starts loading the
+  // accounts `event` names into the cache. Changes nothing.
+  void prefetch(const fb::Event& event) const;
+
   // Conservation and the perp zero-sum (SPEC §7.4) checked around every
   // event, a broken one a LIQL_ASSERT: on from the start in Debug builds
   // (LIQL_CHECK_INVARIANTS), and turned on by the fuzz targets. For the whole

@@ -128,6 +128,12 @@ class PrefetchReader final : public LogReader {
 
   const Status& status() const override { return status_; }
 
+  const fb::Event* peek() const override {
+    if (current_ == nullptr || position_ == current_->records.size()) return nullptr;
+    const Batch::Entry& entry = current_->records[position_];
+    return flatbuffers::GetRoot<fb::Event>(reinterpret_cast<const uint8_t*>(current_->words.data()) + entry.offset);
+  }
+
  private:
   static constexpr size_t kBatchRecords = 1024;
   static constexpr size_t kBatches = 4;

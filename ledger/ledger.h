@@ -64,6 +64,10 @@ class LogReader {
   // error; status() tells which.
   virtual bool next(LogRecord* record) = 0;
   virtual const Status& status() const = 0;
+  // The event next() returns next, when it is already read and verified
+  // (a read-ahead reader's buffered record), else nullptr: a hint to warm the
+  // memory it will touch, valid until the next call to next().
+  virtual const fb::Event* peek() const { return nullptr; }
 };
 
 class Ledger {

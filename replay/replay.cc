@@ -20,6 +20,7 @@ Status replay(Ledger& ledger, uint64_t to_seq, Machine* machine, ReplayCounts* c
   Commitment hasher;
   Outcome outcome;
   while (reader->next(&record)) {
+    if (const fb::Event* ahead = reader->peek()) machine->prefetch(*ahead);
     // A fault of the machine stops the replay at this seq, the state that of the event before.
     if (Status s = machine->apply(*record.event, record.seq, &outcome); !s.is_ok()) return s;
     (outcome.applied() ? counts->applied : counts->rejected) += 1;

@@ -236,7 +236,15 @@ TEST_F(LedgerTest, LongLogsReadAheadWithTheSameRecordsAndErrors) {
   LogRecord record;
   Hash chain{};
   uint64_t expected = 1;
+  uint64_t peeked = 0;  // how many records peek() announced before next() returned them
+  const fb::Event* announced = nullptr;
   while (reader->next(&record)) {
+    // peek() showed this very event (the same bytes in the same buffer), or nothing.
+    if (announced != nullptr) {
+      ASSERT_EQ(announced, record.event) << record.seq;
+      ++peeked;
+    }
+    announced = reader->peek();
     ASSERT_EQ(record.seq, expected++);
     chain = chain_next(chain, record.event_bytes);  // the bytes are the ones the chain covers
     ASSERT_EQ(record.chain, chain) << record.seq;
@@ -246,6 +254,9 @@ TEST_F(LedgerTest, LongLogsReadAheadWithTheSameRecordsAndErrors) {
   }
   ASSERT_TRUE(reader->status().is_ok()) << reader->status().message();
   EXPECT_EQ(expected, 10001u);
+  EXPECT_EQ(announced, nullptr);  // nothing after the last record
+  // Every record of a batch but its first is announced: 10000 − 10 batches of 1024.
+  EXPECT_EQ(peeked, 10000u - 10u);
   EXPECT_EQ(chain, ledger_->head().chain);
   reader.reset();
   // A reader dropped half way stops its thread (no hang, no leak under ASan).
