@@ -103,7 +103,7 @@ unsigned bits(const T& value) {
 // rises with s; otherwise every probe is exact. Nothing here throws: the
 // products are formed in 512 bits once their sizes are known to fit.
 Certainty perp_certainty(const State& state, MarketId market, const Position& position, const Int& abs_base,
-                             const Int& rest) {
+                         const Int& rest) {
   static const Int limit = Int(1) << 250;
   const Market& m = state.markets.at(market);
   const Int& margin = m.params.margin.target;
@@ -113,12 +113,12 @@ Certainty perp_certainty(const State& state, MarketId market, const Position& po
   if (bits(abs_base) + bits(m.oracle.price) > 380) return {};
   // Everything times D = 10^bd·WAD·WAD: R(s)·D = c0 + s·g.
   const Wide scale = Wide(m.oracle.price) * pow10_wide(state.quote_decimals());  // P·10^qd
-  const Wide n = pow10_wide(m.params.base_decimals) * Wide(wad());               // X's denominator
+  const Wide& n = pow10_wide(m.params.base_decimals + 18);                       // X's denominator
   const Wide abs_x = Wide(abs_base) * scale;                                     // |X(B)|·n, < 2^500
-  if (!(abs_x < Wide(limit) * n)) return {};
-  const Wide d = n * Wide(wad());
-  const Wide c0 = (Wide(rest) + Wide(position.quote)) * d + (position.base.sign() < 0 ? -abs_x : abs_x) * Wide(wad()) -
-                  Wide(margin) * abs_x;
+  if (bits(abs_x) > bits(n) + 249) return {};                                    // |X(B)| < 2^250
+  const Wide& d = pow10_wide(m.params.base_decimals + 36);
+  const Int signed_wad = position.base.sign() < 0 ? Int(-wad()) : wad();  // X(B) = ±|X(B)|
+  const Wide c0 = Wide(rest + position.quote) * d + abs_x * Wide(signed_wad - margin);
   const Wide g = scale * Wide(margin - fee);  // > 0
   Certainty certainty;
   certainty.usable = true;
