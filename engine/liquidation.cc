@@ -72,14 +72,47 @@ struct Certainty {
   bool usable = false;
   Int ok_from;    // x ≥ ok_from: ok
   Int not_below;  // x < not_below: not ok
-  // The search's answer at x when the bound knows it.
-  std::optional<bool> at(const Int& x) const {
-    if (!usable) return std::nullopt;
-    if (x >= ok_from) return true;
-    if (x < not_below) return false;
-    return std::nullopt;
-  }
 };
+
+__extension__ typedef unsigned __int128 U128;
+
+// |value| as 128 bits when it is ≥ 0 and below 2^126.
+bool below_2_126(const Int& value, U128* out) {
+  uint64_t limbs[4];
+  to_limbs(value, limbs);
+  if (value.sign() < 0 || limbs[2] != 0 || limbs[3] != 0 || (limbs[1] >> 62) != 0) return false;
+  *out = (static_cast<U128>(limbs[1]) << 64) | limbs[0];
+  return true;
+}
+
+// The search of SPEC §5.1/§5.2 over k ∈ [1, ⌈last / unit⌉], where a probe
+// closes x(k) = min(k·unit, last) and `exact(x)` is its exact answer: probes
+// the certainty answers skip it. In native 128-bit arithmetic when unit and
+// last are below 2^126 (k·unit < last + unit then fits, and the thresholds
+// are clamped to last + 1), so the search's own steps cost no Int operation;
+// the same steps in Int otherwise. Returns k*. REQUIRES unit, last ≥ 1.
+template <typename Exact>
+Int search(const Int& unit, const Int& last, const Certainty& certainty, Exact exact) {
+  const Int count = cdiv(last, unit);
+  const auto run = [&](const auto& n, const auto& u, const auto& l, const auto& ok_from, const auto& not_below,
+                       const auto& to_int) {
+    return lower_bound_search(n, [&](const auto& k) {
+      const auto scaled = k * u;
+      const auto x = scaled < l ? scaled : l;
+      if (certainty.usable) {
+        if (x >= ok_from) return true;
+        if (x < not_below) return false;
+      }
+      return exact(to_int(x));
+    });
+  };
+  U128 n = 0, u = 0, l = 0, ok_from = 0, not_below = 0;
+  if (below_2_126(count, &n) && below_2_126(unit, &u) && below_2_126(last, &l) &&
+      (!certainty.usable || (below_2_126(certainty.ok_from, &ok_from) && below_2_126(certainty.not_below, &not_below)))) {
+    return Int(run(n, u, l, ok_from, not_below, [](U128 x) { return Int(x); }));
+  }
+  return run(count, unit, last, certainty.ok_from, certainty.not_below, [](const Int& x) { return x; });
+}
 
 // R(x)·E = c0 + x·g with g > 0: the least x with x·g ≥ target, ⌈target / g⌉,
 // clamped to [0, last + 1] (beyond either end a threshold decides nothing more).
@@ -139,16 +172,14 @@ RequiredSize perp_required(const State& state, const Account& account, MarketId 
     Int size = k * params.lot_size;
     return size < abs_base ? size : abs_base;
   };
-  auto ok = [&](const Int& k) {
-    const Int size = size_of(k);
-    if (const std::optional<bool> known = certainty.at(size)) return *known;
+  auto exact = [&](const Int& size) {
     const PerpTransfer transfer = perp_transfer(state, market, size);
     const Int penalty = perp_penalty(state, market, transfer.floor);
     const Position after = position_after_close(position, transfer, size, penalty);
     return (rest + perp_term(state, market, after, Level::Target).term()).sign() >= 0;
   };
   RequiredSize required;
-  required.size = size_of(lower_bound_search(cdiv(abs_base, params.lot_size), ok));
+  required.size = size_of(search(params.lot_size, abs_base, certainty, exact));
   const Int left = abs_base - required.size;
   if (left.sign() > 0 && left < params.min_position) {
     required.size = abs_base;
@@ -275,13 +306,12 @@ Int token_required(const State& state, const Account& account, AssetId liability
   SeizureRate rate(state, liability, collateral);
   rate.reduce();
   const Certainty certainty = token_certainty(state, liability, collateral, debt, held, cap, rest, rate);
-  auto ok = [&](const Int& repay) {
-    if (const std::optional<bool> known = certainty.at(repay)) return *known;
+  auto exact = [&](const Int& repay) {
     const Int total = rest + token_term(state, liability, debt + repay, Level::Target) +
                       token_term(state, collateral, held - rate.ceil(repay), Level::Target);
     return total.sign() >= 0;
   };
-  return lower_bound_search(cap, ok);
+  return search(Int(1), cap, certainty, exact);
 }
 
 bool exhausted(const State& state, const Account& account) {

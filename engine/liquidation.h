@@ -13,13 +13,14 @@ namespace liql {
 //   lo = 1, hi = count; while lo < hi { mid = lo + (hi − lo) / 2; ok(mid) ? hi = mid : lo = mid + 1 }
 // REQUIRES count ≥ 1 (LIQL_ASSERT: callers search over a non-empty position or
 // a cap ≥ 1). ok need not be monotonic; the result is what this search gives.
-template <typename Predicate>
-Int lower_bound_search(const Int& count, Predicate ok) {
-  LIQL_ASSERT(count.sign() > 0, "lower_bound_search: count ≥ 1");
-  Int lo = 1;
-  Int hi = count;
+// T is Int, or a native unsigned type the caller knows holds count + 1.
+template <typename T, typename Predicate>
+T lower_bound_search(const T& count, Predicate ok) {
+  LIQL_ASSERT(count > 0, "lower_bound_search: count ≥ 1");
+  T lo = 1;
+  T hi = count;
   while (lo < hi) {
-    Int mid = lo + (hi - lo) / 2;
+    T mid = lo + (hi - lo) / 2;
     if (ok(mid)) {
       hi = mid;
     } else {
