@@ -58,16 +58,14 @@ Position position_after_close(const Position& position, const PerpTransfer& tran
 
 namespace {
 
-// Where ok(k) of the s* search is known without its exact arithmetic. The
-// exact H_target after closing s differs from the real-valued
-//   R(s) = rest + Q + X(B) − μ·|X(B)| + (μ − φ)·X(s),
-// X(b) = b·P·10^qd / (10^bd·WAD), μ = margin_target / WAD, φ = fee / WAD,
-// by its four roundings (the remaining notional, the transfer, the penalty,
-// the requirement): −4 < H − R(s) ≤ φ. So R(s) ≥ 4 means ok, and R(s) < −1
-// (φ < 1) means not ok; R is linear in s, so each is a threshold on s, found
-// once per search. Only the probes between the thresholds (in practice one
-// lot or none) take the exact path, and every probe answers exactly as the
-// exact path would: the search visits the same k and gives the same s*.
+// Where a search's ok(x) is known without its exact arithmetic (x a size or a
+// repay): the exact H_target after the close is within a few rounding units
+// of a real-valued R(x) that is linear in x, so past one threshold it is
+// surely ≥ 0 and below another surely < 0. Only the probes between the two
+// (in practice one lot or none) take the exact path, and every probe answers
+// exactly as the exact path would: the search visits the same probes and
+// gives SPEC's s* and r* (docs/DECISIONS.md). Each search's bound is proven
+// where its thresholds are computed.
 struct Certainty {
   bool usable = false;
   Int ok_from;    // x ≥ ok_from: ok
@@ -129,6 +127,12 @@ unsigned bits(const T& value) {
   return value.is_zero() ? 0 : static_cast<unsigned>(boost::multiprecision::msb(value < 0 ? T(-value) : value)) + 1;
 }
 
+// s*: the exact H_target after closing s differs from
+//   R(s) = rest + Q + X(B) − μ·|X(B)| + (μ − φ)·X(s),
+// X(b) = b·P·10^qd / (10^bd·WAD), μ = margin_target / WAD, φ = fee / WAD,
+// by its four roundings (the remaining notional, the transfer, the penalty,
+// the requirement), each in (−1, 0] but the penalty's in (−1, φ]:
+// −4 < H − R(s) ≤ φ. So R(s) ≥ 4 means ok, and R(s) < −1 (φ < 1) not ok.
 // The thresholds hold only when no probe's exact arithmetic could overflow
 // (that would reject the event): every value a probe forms is a sum of a few
 // terms bounded by |rest|, |Q| and |X(B)|, so each below 2^250 keeps them in
