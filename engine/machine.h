@@ -43,8 +43,9 @@ class Machine {
 
   const State& state() const { return state_; }
 
-  // A hint, before applying the event ahead of `event`: starts loading the
-  // accounts `event` names into the cache. Changes nothing.
+  // A hint for a replay loop: given the event after the one it is about to
+  // apply, starts loading the accounts that event names into the cache.
+  // Reads the state, changes nothing.
   void prefetch(const fb::Event& event) const;
 
   // Conservation and the perp zero-sum (SPEC §7.4) checked around every
