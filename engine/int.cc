@@ -139,11 +139,13 @@ struct ZeroStep {
 constexpr ZeroStep kZeroSteps[] = {
     {10'000'000'000'000'000ULL, 16}, {100'000'000ULL, 8}, {10'000ULL, 4}, {100ULL, 2}, {10ULL, 1}};
 
-// One step of strip_zeros_64 with its power a compile-time constant, so that
+// Step `step` of kZeroSteps with its power a compile-time constant, so that
 // the remainder and the quotient are a multiply and a shift, not a division
 // (a loop over kZeroSteps cost four hardware divisions per weight).
-template <uint64_t power, unsigned digits>
+template <size_t step>
 void strip_zero_step(uint64_t* value, unsigned* count, unsigned max_zeros) {
+  constexpr uint64_t power = kZeroSteps[step].power;
+  constexpr unsigned digits = kZeroSteps[step].digits;
   while (*count + digits <= max_zeros && *value % power == 0) {
     *value /= power;
     *count += digits;
@@ -152,14 +154,14 @@ void strip_zero_step(uint64_t* value, unsigned* count, unsigned max_zeros) {
 
 // value = *stripped · 10^*zeros, at most max_zeros zeros taken out, by the steps of kZeroSteps.
 void strip_zeros_64(uint64_t value, unsigned max_zeros, uint64_t* stripped, unsigned* zeros) {
-  static_assert(kZeroSteps[0].power == 10'000'000'000'000'000ULL && kZeroSteps[4].power == 10ULL);
+  static_assert(std::size(kZeroSteps) == 5);
   unsigned count = 0;
   if (value != 0) {
-    strip_zero_step<10'000'000'000'000'000ULL, 16>(&value, &count, max_zeros);
-    strip_zero_step<100'000'000ULL, 8>(&value, &count, max_zeros);
-    strip_zero_step<10'000ULL, 4>(&value, &count, max_zeros);
-    strip_zero_step<100ULL, 2>(&value, &count, max_zeros);
-    strip_zero_step<10ULL, 1>(&value, &count, max_zeros);
+    strip_zero_step<0>(&value, &count, max_zeros);
+    strip_zero_step<1>(&value, &count, max_zeros);
+    strip_zero_step<2>(&value, &count, max_zeros);
+    strip_zero_step<3>(&value, &count, max_zeros);
+    strip_zero_step<4>(&value, &count, max_zeros);
   }
   *stripped = value;
   *zeros = count;

@@ -141,12 +141,11 @@ unsigned bits(const T& value) {
 // products are formed in 512 bits once their sizes are known to fit.
 Certainty perp_certainty(const State& state, MarketId market, const Position& position, const Int& abs_base,
                          const Int& rest) {
-  static const Int limit = Int(1) << 250;
   const Market& m = state.markets.at(market);
   const Int& margin = m.params.margin.target;
   const Int& fee = m.params.liquidation_fee;
   if (fee.sign() < 0 || !(fee < margin) || wad() < margin) return {};
-  if (!(abs(rest) < limit) || !(abs(position.quote) < limit)) return {};
+  if (bits(rest) > 250 || bits(position.quote) > 250) return {};  // |rest|, |Q| < 2^250
   if (bits(abs_base) + bits(m.oracle.price) > 380) return {};
   // Everything times D = 10^bd·WAD·WAD: R(s)·D = c0 + s·g.
   const Wide scale = Wide(m.oracle.price) * pow10_wide(state.quote_decimals());  // P·10^qd
